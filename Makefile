@@ -1,0 +1,48 @@
+# bzboot - top-level entry points (documented in README.md):
+#   make                 build the boot code, bzinstall and bzcheck into build/
+#   make disk.img        build a bootable image [KERNEL= INITRD= CMDLINE= HANDOFF=16|64 LA57=1]
+#   make test            build everything and run every test through ctest
+#   make bench           boot-time figures: bzboot beside QEMU's own -kernel loader
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+KERNEL  ?= cache/vmlinuz
+INITRD  ?= cache/initramfs.img
+CMDLINE ?= console=tty0 console=ttyS0
+HANDOFF ?= 16
+LA57    ?= 0
+
+# Passed through the environment so that quotes in a command line survive.
+export BZ_KERNEL  := $(KERNEL)
+export BZ_INITRD  := $(INITRD)
+export BZ_CMDLINE := $(CMDLINE)
+export BZ_HANDOFF := $(HANDOFF)
+export BZ_LA57    := $(LA57)
+
+.PHONY: all build test bench disk.img clean
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Always made from scratch, so it reflects exactly this call's variables.
+disk.img: build
+	@rm -f $@ $@.tmp
+	@set -e; \
+	  args="--kernel $$BZ_KERNEL --handoff $$BZ_HANDOFF"; \
+	  [ -z "$$BZ_INITRD" ] || args="$$args --initrd $$BZ_INITRD"; \
+	  [ "$$BZ_LA57" != 1 ] || args="$$args --la57"; \
+	  echo "bzinstall $$args --cmdline \"$$BZ_CMDLINE\" $@"; \
+	  $(BUILD)/bin/bzinstall $$args --cmdline "$$BZ_CMDLINE" $@.tmp; \
+	  mv $@.tmp $@
+
+test: build
+	cd $(BUILD) && ctest -j2 --output-on-failure
+
+bench: build
+	scripts/bench
+
+clean:
+	rm -rf $(BUILD) disk.img disk.img.tmp
