@@ -1,0 +1,163 @@
+// bzinstall - write bzboot, a kernel, an initrd and a command line onto a disk image.
+//
+//   bzinstall --kernel K [--initrd I] [--cmdline C] [--handoff 16|64] [--la57] [--size SIZE] IMAGE
+//
+// Exit codes: 0 installed, 1 refused (one line naming the problem), 2 usage error or
+// unreadable input. Nothing is written unless every check passes.
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "bootproto.h"
+#include "diskformat.h"
+#include "errors.h"
+#include "image_file.h"
+#include "install_plan.h"
+#include "kernel_header.h"
+
+namespace {
+
+using namespace bzinstall;
+
+constexpr int kExitOk = 0;
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+
+constexpr int kHandoff16 = 16;  // enter the kernel's real-mode setup code
+constexpr int kHandoff64 = 64;  // enter the 64-bit entry point directly
+constexpr int kDefaultHandoff = kHandoff16;
+
+struct Options {
+    std::string kernel_path;
+    std::string initrd_path;
+    std::string cmdline;
+    int handoff = kDefaultHandoff;
+    bool la57 = false;
+    std::uint64_t size_bytes = 0;  // 0: fitted to the payload
+    std::string image_path;
+};
+
+std::uint32_t fresh_disk_signature() {
+    std::random_device entropy;
+    std::uniform_int_distribution<std::uint32_t> any_nonzero(1, UINT32_MAX);
+    return any_nonzero(entropy);
+}
+
+// Read the files and check them against each other and the kernel header.
+InstallRequest prepare_request(const Options& options, const BootCode& boot_code) {
+    InstallRequest request;
+    request.boot_code = boot_code;
+    request.cmdline = options.cmdline;
+    request.kernel = read_whole_file(options.kernel_path);
+
+    HeaderParse parsed = parse_kernel_header(request.kernel);
+    if (!parsed.header) {
+        throw Refusal(fmt::format("{}: {}", options.kernel_path, parsed.problem));
+    }
+    BootRequest boot;
+    boot.cmdline = options.cmdline;
+    boot.handoff64 = options.handoff == kHandoff64;
+    boot.la57 = options.la57;
+    if (std::string problem = check_boot_request(*parsed.header, boot); !problem.empty()) {
+        throw Refusal(fmt::format("{}: {}", options.kernel_path, problem));
+    }
+    if (!options.initrd_path.empty()) {
+        request.initrd = read_whole_file(options.initrd_path);
+        if (std::string problem = check_initrd(*parsed.header, request.initrd.size()); !problem.empty()) {
+            throw Refusal(fmt::format("{}: {}", options.initrd_path, problem));
+        }
+    }
+    request.payload_flags = (boot.handoff64 ? diskformat::PF_HANDOFF64 : 0) |
+                            (boot.la57 ? diskformat::PF_LA57 : 0);
+    return request;
+}
+
+int install(const Options& options) {
+    const BootCode boot_code = embedded_boot_code();
+    if (std::string problem = check_boot_code(boot_code); !problem.empty()) {
+        fmt::print(stderr, "bzinstall: broken build: embedded {}\n", problem);
+        return kExitRefused;
+    }
+    const InstallRequest request = prepare_request(options, boot_code);
+
+    const bool image_exists = std::filesystem::exists(options.image_path);
+    if (image_exists && options.size_bytes != 0) {
+        fmt::print(stderr, "bzinstall: --size applies only when creating IMAGE, and {} exists\n",
+                   options.image_path);
+        return kExitUsage;
+    }
+    if (image_exists) {
+        ImageFile image = ImageFile::open_existing(options.image_path);
+        const InstallPlan plan = plan_existing_image(request, image.as_existing(), fresh_disk_signature());
+        write_plan(image, plan, request);
+        fmt::print("bzinstall: {}: {} payload partition {} at sector {} ({} sectors)\n", options.image_path,
+                   plan.replaces_previous ? "replaced" : "added", plan.slot + 1, plan.payload_lba,
+                   plan.payload_sectors);
+        return kExitOk;
+    }
+
+    const InstallPlan plan = plan_new_image(request, options.size_bytes, fresh_disk_signature());
+    ImageFile image = ImageFile::create(options.image_path, plan.image_bytes);
+    try {
+        write_plan(image, plan, request);
+    } catch (const WriteFailure&) {
+        std::filesystem::remove(options.image_path);  // a half-written new image is of no use
+        throw;
+    }
+    fmt::print("bzinstall: {}: created, {} bytes, payload partition 1 at sector {} ({} sectors)\n",
+               options.image_path, plan.image_bytes, plan.payload_lba, plan.payload_sectors);
+    return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"bzinstall - install bzboot, a Linux kernel, an initrd and a command line on a disk image"};
+    Options options;
+    app.add_option("--kernel", options.kernel_path, "bzImage to boot")->required()->check(CLI::ExistingFile);
+    app.add_option("--initrd", options.initrd_path, "initrd / initramfs to load")->check(CLI::ExistingFile);
+    app.add_option("--cmdline", options.cmdline, "kernel command line");
+    app.add_option("--handoff", options.handoff, "enter the kernel through its 16-bit or 64-bit entry")
+        ->check(CLI::IsMember({kHandoff16, kHandoff64}))
+        ->capture_default_str();
+    app.add_flag("--la57", options.la57, "use 5-level paging when the CPU has it (needs --handoff 64)");
+    app.add_option("--size", options.size_bytes, "size of a new image, e.g. 64M (default: fitted)")
+        ->transform(CLI::AsSizeValue(false));
+    app.add_option("IMAGE", options.image_path, "disk image to create or install into")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int cli_code = app.exit(e);  // prints help, or the error and a hint
+        return cli_code == 0 ? kExitOk : kExitUsage;
+    }
+    if (options.la57 && options.handoff != kHandoff64) {
+        fmt::print(stderr, "bzinstall: --la57 needs --handoff 64\n");
+        return kExitUsage;
+    }
+    if (options.size_bytes % bootproto::SECTOR_SIZE != 0) {
+        fmt::print(stderr, "bzinstall: --size {} is not a multiple of {} bytes\n", options.size_bytes,
+                   bootproto::SECTOR_SIZE);
+        return kExitUsage;
+    }
+
+    try {
+        return install(options);
+    } catch (const Refusal& e) {
+        fmt::print(stderr, "bzinstall: refused: {}\n", e.what());
+        return kExitRefused;
+    } catch (const BadInput& e) {
+        fmt::print(stderr, "bzinstall: {}\n", e.what());
+        return kExitUsage;
+    } catch (const WriteFailure& e) {
+        fmt::print(stderr, "bzinstall: {}\n", e.what());
+        return kExitRefused;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "bzinstall: {}\n", e.what());
+        return kExitRefused;
+    }
+}

@@ -1,0 +1,62 @@
+#include "payload.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <zlib.h>
+
+#include "bootproto.h"
+#include "diskformat.h"
+
+namespace bzinstall {
+namespace df = diskformat;
+
+PayloadLayout layout_payload(std::uint64_t kernel_size, std::uint64_t initrd_size) {
+    PayloadLayout layout;
+    layout.kernel_offset = round_up(df::PAYLOAD_HDR_SIZE, df::PAYLOAD_ALIGN);
+    layout.kernel_size = kernel_size;
+    layout.total_bytes = layout.kernel_offset + kernel_size;
+    if (initrd_size > 0) {
+        layout.initrd_offset = round_up(layout.total_bytes, df::PAYLOAD_ALIGN);
+        layout.initrd_size = initrd_size;
+        layout.total_bytes = layout.initrd_offset + initrd_size;
+    }
+    return layout;
+}
+
+std::uint32_t crc32_of(ByteView bytes) {
+    uLong crc = crc32_z(0L, Z_NULL, 0);
+    return static_cast<std::uint32_t>(crc32_z(crc, bytes.data, bytes.size));
+}
+
+Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd,
+                           const std::string& cmdline, std::uint32_t flags) {
+    if (cmdline.size() > df::PH_CMDLINE_MAX) {
+        throw std::logic_error("command line longer than PH_CMDLINE_MAX reached the payload header");
+    }
+    const std::uint64_t sector = bootproto::SECTOR_SIZE;
+    Bytes header(df::PAYLOAD_HDR_SIZE, 0);
+    put_u32(header, df::PH_MAGIC, df::PAYLOAD_MAGIC0);
+    put_u32(header, df::PH_MAGIC + 4, df::PAYLOAD_MAGIC1);
+    put_u32(header, df::PH_VERSION, df::PAYLOAD_VERSION);
+    put_u32(header, df::PH_FLAGS, flags);
+    put_u32(header, df::PH_CMDLINE_LEN, cmdline.size());
+    put_u32(header, df::PH_KERNEL_SECTOR, layout.kernel_offset / sector);
+    put_u32(header, df::PH_KERNEL_SIZE, layout.kernel_size);
+    put_u32(header, df::PH_INITRD_SECTOR, layout.initrd_offset / sector);
+    put_u32(header, df::PH_INITRD_SIZE, layout.initrd_size);
+    put_u32(header, df::PH_KERNEL_CRC32, crc32_of(kernel));
+    put_u32(header, df::PH_INITRD_CRC32, crc32_of(initrd));
+    // The byte after the command line stays 0: its NUL.
+    std::copy(cmdline.begin(), cmdline.end(), header.begin() + df::PH_CMDLINE);
+    // Last: the header's own CRC, computed while its field is still 0.
+    put_u32(header, df::PH_HEADER_CRC32, crc32_of(header));
+    return header;
+}
+
+bool has_payload_magic(ByteView bytes) {
+    return bytes.u32(df::PH_MAGIC) == df::PAYLOAD_MAGIC0 &&
+           bytes.u32(df::PH_MAGIC + 4) == df::PAYLOAD_MAGIC1;
+}
+
+}  // namespace bzinstall
