@@ -1,12 +1,201 @@
-; placeholder, replaced by the real MBR
+; mbr.asm - bzboot's master boot record: load stage 2 from the post-MBR gap.
+;
+; Entry (from the BIOS): real mode, loaded at linear 0x7C00 with CS:IP = 0000:7C00
+;   (some BIOSes use 07C0:0000), DL = boot drive, interrupts enabled, other
+;   registers undefined.
+; Exit (to stage 2): CS:IP = 0000:STAGE2_LOAD_ADDR, DL = boot drive,
+;   DS = ES = SS = 0, SP = MBR_LOAD_ADDR, interrupts enabled.
+;
+; Only bytes 0..439 are ours: the disk signature and the partition table
+; that follow belong to the disk and are never written by this code.
+; The installer patches the parameter block (stage 2's LBA and length).
+
 %include "diskformat.inc"
+
 bits 16
 org MBR_LOAD_ADDR
+
+READ_ATTEMPTS       equ 3           ; tries per sector, with a disk reset between
+EDD_CHECK_IN        equ 0x55AA      ; INT 13h AH=41h: BX in ...
+EDD_CHECK_OUT       equ 0xAA55      ; ... and out when extensions are present
+EDD_FIXED_DISK_API  equ 0x0001      ; CX bit 0: AH=42h..44h,47h,48h supported
+DAP_SIZE            equ 16          ; disk address packet without the 64-bit buffer
+CHS_SECTOR_MASK     equ 0x3F        ; CL bits 0..5: sectors per track / sector number
+CHS_CYL_HIGH_SHIFT  equ 2           ; cylinder bits 8..9 live in CL bits 6..7
+SECTOR_SIZE_BYTES   equ 512
+PARAGRAPHS_PER_SECTOR equ SECTOR_SIZE_BYTES / 16
+
+mbr_start:
     jmp short start
-    dd MBR_PARAM_MAGIC
-    dd STAGE2_LBA
-    dw 0
+    ; --- parameter block, patched by bzinstall (offsets in diskformat.inc) ---
+param_magic:        dd MBR_PARAM_MAGIC
+stage2_lba:         dd STAGE2_LBA
+stage2_sectors:     dw 0
+
 start:
     cli
+    xor ax, ax
+    mov ds, ax
+    mov es, ax
+    mov ss, ax
+    mov esp, MBR_LOAD_ADDR          ; all of ESP: read_sector addresses [esp+n]
+    jmp 0:normalized                ; some BIOSes enter at 07C0:0000: make CS = 0
+normalized:
+    sti
+    cld
+    mov [boot_drive], dl
+
+    mov si, msg_not_installed
+    cmp word [stage2_sectors], 0    ; a bare template has no stage 2 to load
+    je fatal
+
+    call detect_edd
+
+    ; Load stage 2 one sector at a time: at most 62 sectors, so speed does
+    ; not matter, and single-sector reads never cross a track or 64 KiB.
+    mov eax, [stage2_lba]
+    mov cx, [stage2_sectors]
+    mov bx, STAGE2_LOAD_ADDR >> 4   ; destination segment, offset 0
+.next_sector:
+    call read_sector
+    inc eax
+    add bx, PARAGRAPHS_PER_SECTOR
+    loop .next_sector
+
+    mov si, msg_bad_stage2
+    cmp dword [STAGE2_LOAD_ADDR + S2_PARAM_MAGIC_OFF], S2_PARAM_MAGIC
+    jne fatal
+
+    mov dl, [boot_drive]
+    jmp 0:STAGE2_LOAD_ADDR
+
+; detect_edd: set use_edd when the BIOS has the INT 13h extensions for DL.
+detect_edd:
+    mov ah, 0x41
+    mov bx, EDD_CHECK_IN
+    mov dl, [boot_drive]
+    int 0x13
+    jc .no
+    cmp bx, EDD_CHECK_OUT
+    jne .no
+    test cx, EDD_FIXED_DISK_API
+    jz .no
+    mov byte [use_edd], 1
+    ret
+.no:
+    ; CHS fallback: ask for the geometry once (AH=08h).
+    mov ah, 0x08
+    mov dl, [boot_drive]
+    xor di, di                      ; ES:DI = 0:0 works around buggy BIOSes
+    int 0x13
+    mov si, msg_no_geometry
+    jc fatal
+    and cl, CHS_SECTOR_MASK
+    mov [sectors_per_track], cl
+    movzx dx, dh                    ; DH = last head number (255 means 256 heads)
+    inc dx
+    mov [heads], dx
+    ret
+
+; read_sector: read LBA EAX into BX:0000. Retries READ_ATTEMPTS times with a
+; disk reset in between; halts with a message when every attempt fails.
+; Preserves EAX, BX, CX.
+read_sector:
+    push es
+    pushad
+    mov bp, READ_ATTEMPTS
+.attempt:
+    cmp byte [use_edd], 0
+    je .chs
+    mov [dap_lba], eax
+    mov [dap_segment], bx
+    mov si, dap
+    mov ah, 0x42
+    mov dl, [boot_drive]
+    int 0x13
+    jnc .done
+    jmp .retry
+.chs:
+    ; LBA -> CHS: sector = LBA mod spt + 1, head = (LBA / spt) mod heads,
+    ; cylinder = LBA / spt / heads. Stage 2 sits near LBA 1, so 16 bits do.
+    push eax
+    xor dx, dx
+    movzx di, byte [sectors_per_track]
+    div di                          ; AX = LBA / spt, DX = LBA mod spt
+    mov cl, dl
+    inc cl                          ; sectors count from 1
+    xor dx, dx
+    div word [heads]                          ; AX = cylinder, DX = head
+    mov ch, al
+    shl ah, 6                       ; cylinder bits 8..9 into CL bits 6..7
+    or cl, ah
+    mov dh, dl
+    mov dl, [boot_drive]
+    mov es, bx
+    xor bx, bx
+    mov ax, 0x0201                  ; AH=02h read, AL=1 sector
+    int 0x13
+    pop eax
+    mov bx, es
+    jnc .done
+.retry:
+    xor ah, ah                      ; AH=00h: reset the controller, then retry
+    mov dl, [boot_drive]
+    int 0x13
+    mov eax, [esp + 28]             ; restore EAX (pushad's copy) after the BIOS call
+    mov bx, [esp + 16]
+    dec bp
+    jnz .attempt
+    mov si, msg_read_error
+    jmp fatal
+.done:
+    popad
+    pop es
+    ret
+
+; fatal: print "bzboot: " and the message at SI on the screen, then halt for good.
+fatal:
+    push si
+    mov si, msg_prefix
+    call print
+    pop si
+    call print
+.halt:
+    cli
     hlt
+    jmp .halt
+
+; print: NUL-terminated string at SI through the BIOS teletype.
+print:
+    lodsb
+    test al, al
+    jz .done
+    mov ah, 0x0E
+    mov bx, 0x0007                  ; page 0, light grey
+    int 0x10
+    jmp print
+.done:
+    ret
+
+msg_prefix:         db "bzboot: ", 0
+msg_not_installed:  db "not installed", 0
+msg_bad_stage2:     db "stage 2 missing", 0
+msg_no_geometry:    db "no disk geometry", 0
+msg_read_error:     db "disk read error", 0
+
+dap:
+    db DAP_SIZE, 0
+    dw 1                            ; sectors
+    dw 0                            ; buffer offset
+dap_segment:        dw 0
+dap_lba:            dd 0, 0
+
+use_edd:            db 0
+boot_drive:         db 0
+sectors_per_track:  db 0
+heads:              dw 0
+
+%if ($ - $$) > MBR_BOOTCODE_SIZE
+%error "MBR boot code exceeds 440 bytes"
+%endif
     times MBR_BOOTCODE_SIZE - ($ - $$) db 0
