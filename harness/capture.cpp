@@ -1,0 +1,263 @@
+// capture.cpp - the emulator-independent half of `bzcheck capture`: options,
+// where to put breakpoints, how to tell a hand-off from any other stop, and
+// the stop/resume loop around an EmulatorSession.
+#include "capture.h"
+
+#include <algorithm>
+#include <cctype>
+#include <csignal>
+#include <fmt/core.h>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <sys/stat.h>
+
+#include "bootproto.h"
+#include "bytes.h"
+#include "capture_bochs.h"
+#include "capture_qemu.h"
+#include "capture_session.h"
+
+namespace bzcheck {
+
+namespace bp = bootproto;
+
+namespace {
+
+constexpr std::uint64_t KiB = 1024;
+constexpr std::uint64_t MiB = 1024 * KiB;
+constexpr std::uint64_t GiB = 1024 * MiB;
+// Where real-mode setup usually sits (boot.rst's examples and QEMU's -kernel
+// choice for protocol >= 2.02 is 0x10000; old-style loaders use 0x90000).
+constexpr std::uint64_t USUAL_SETUP_BASES[] = {bp::SETUP_BASE, 0x90000};
+// The pref_address of x86_64 distribution kernels (CONFIG_PHYSICAL_START).
+constexpr std::uint64_t COMMON_PREF_ADDRESS = 0x1000000;
+// The 64-bit entry point is 0x200 bytes into the protected-mode kernel.
+constexpr std::uint64_t ENTRY64_OFFSET = 0x200;
+// Bytes of the bzImage we need: the whole setup header.
+constexpr std::size_t KERNEL_HEADER_BYTES = bp::HDR_KERNEL_INFO_OFFSET + 4;
+constexpr int EXIT_OK = 0, EXIT_FAILED = 1, EXIT_BAD_INPUT = 2;
+
+bool is_readable_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && std::ifstream(path).good();
+}
+
+std::vector<std::uint8_t> read_file_prefix(const std::string& path, std::size_t max_bytes) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument(fmt::format("cannot read {}", path));
+    std::vector<std::uint8_t> bytes(max_bytes);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(max_bytes));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    return bytes;
+}
+
+void add_unique(std::vector<std::uint64_t>& list, std::uint64_t value) {
+    if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
+}
+
+bool contains(const std::vector<std::uint64_t>& list, std::uint64_t value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// Throws std::invalid_argument naming the first problem with the options.
+void validate(const CaptureOptions& o) {
+    const bool qemu_kernel = !o.qemu_kernel.empty();
+    if (qemu_kernel == !o.image.empty())
+        throw std::invalid_argument("give either a disk IMAGE or --qemu-kernel BZIMAGE");
+    if (o.emulator != "qemu" && o.emulator != "bochs")
+        throw std::invalid_argument(fmt::format("unknown emulator '{}' (qemu or bochs)", o.emulator));
+    if (qemu_kernel && o.emulator != "qemu") throw std::invalid_argument("--qemu-kernel needs --emulator qemu");
+    if (!qemu_kernel && (!o.initrd.empty() || !o.cmdline.empty()))
+        throw std::invalid_argument("--initrd and --cmdline go with --qemu-kernel");
+    if (o.machine != "pc" && o.machine != "q35")
+        throw std::invalid_argument(fmt::format("unknown machine '{}' (pc or q35)", o.machine));
+    if (o.emulator == "bochs" && o.machine != "pc") throw std::invalid_argument("bochs emulates only --machine pc");
+    if (o.timeout_seconds == 0) throw std::invalid_argument("--timeout must be at least 1 second");
+    if (o.out.empty()) throw std::invalid_argument("--out SNAP is required");
+    for (const std::string* path : {&o.image, &o.qemu_kernel, &o.initrd, &o.kernel})
+        if (!path->empty() && !is_readable_file(*path))
+            throw std::invalid_argument(fmt::format("cannot read {}", *path));
+}
+
+std::unique_ptr<EmulatorSession> start_session(const CaptureOptions& o, std::uint64_t memory_bytes,
+                                               const TempDir& work, const Deadline& deadline) {
+    if (o.emulator == "bochs") {
+        BochsConfig config{o.image, memory_bytes, o.cpu};
+        return std::make_unique<BochsSession>(config, work, deadline);
+    }
+    QemuConfig config;
+    config.image = o.image;
+    config.kernel = o.qemu_kernel;
+    config.initrd = o.initrd;
+    config.cmdline = o.cmdline;
+    config.memory_bytes = memory_bytes;
+    config.cpu = o.cpu;
+    config.machine = o.machine;
+    return std::make_unique<QemuSession>(config, work, deadline);
+}
+
+// Resumes the guest until a stop classifies as a hand-off.
+HandoffKind run_to_handoff(EmulatorSession& session, const HandoffCandidates& candidates, bool verbose) {
+    for (std::uint64_t address : candidates.all()) session.add_breakpoint(address);
+    for (;;) {
+        session.resume();
+        const CpuState cpu = session.registers();
+        const HandoffKind kind = classify_stop(cpu, candidates, [&](std::uint64_t addr) {
+            return session.read_phys_u32(addr);
+        });
+        if (verbose)
+            fmt::print(stderr, "bzcheck capture: stop at {:#x} (CS {:#06x}, RIP {:#x}): {}\n", cpu.cs.base + cpu.rip,
+                       cpu.cs.selector, cpu.rip, kind == HandoffKind::unknown ? "not a hand-off" : handoff_name(kind));
+        if (kind != HandoffKind::unknown) return kind;
+    }
+}
+
+}  // namespace
+
+std::uint64_t parse_memory_size(const std::string& text) {
+    std::size_t digits = 0;
+    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+    const std::string suffix = text.substr(digits);
+    if (digits == 0 || digits > 12 || suffix.size() > 1)
+        throw std::invalid_argument(fmt::format("bad memory size '{}' (a number with K, M or G)", text));
+    const std::uint64_t number = std::stoull(text.substr(0, digits));
+    std::uint64_t unit = MiB;  // QEMU's -m takes MiB without a suffix
+    if (!suffix.empty()) {
+        switch (std::toupper(static_cast<unsigned char>(suffix[0]))) {
+        case 'K': unit = KiB; break;
+        case 'M': unit = MiB; break;
+        case 'G': unit = GiB; break;
+        default: throw std::invalid_argument(fmt::format("bad memory size suffix in '{}' (K, M or G)", text));
+        }
+    }
+    const std::uint64_t bytes = number * unit;
+    if (bytes == 0 || bytes % MiB != 0)
+        throw std::invalid_argument(fmt::format("memory size '{}' is not a positive number of MiB", text));
+    return bytes;
+}
+
+std::vector<std::uint64_t> HandoffCandidates::all() const {
+    std::set<std::uint64_t> unique(entries16.begin(), entries16.end());
+    unique.insert(entries32.begin(), entries32.end());
+    unique.insert(entries64.begin(), entries64.end());
+    return {unique.begin(), unique.end()};
+}
+
+HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_header) {
+    HandoffCandidates c;
+    for (std::uint64_t base : USUAL_SETUP_BASES) c.entries16.push_back(base + bp::SETUP_ENTRY_OFFSET);
+    c.entries32 = {bp::BZIMAGE_LOAD_ADDR, COMMON_PREF_ADDRESS};
+    c.entries64 = {bp::BZIMAGE_LOAD_ADDR + ENTRY64_OFFSET, COMMON_PREF_ADDRESS + ENTRY64_OFFSET};
+    if (kernel_header.empty()) return c;
+
+    const std::uint8_t* h = kernel_header.data();
+    if (kernel_header.size() < KERNEL_HEADER_BYTES || load_le<std::uint32_t>(h + bp::HDR_HEADER) != bp::HDRS_MAGIC)
+        throw std::invalid_argument("--kernel is not a bzImage (no HdrS header)");
+    const std::uint16_t version = load_le<std::uint16_t>(h + bp::HDR_VERSION);
+    const std::uint32_t code32_start = load_le<std::uint32_t>(h + bp::HDR_CODE32_START);
+    add_unique(c.entries32, code32_start);
+    add_unique(c.entries64, code32_start + ENTRY64_OFFSET);
+    if (version >= bp::PROTOCOL_2_10) {
+        const std::uint64_t pref_address = load_le<std::uint64_t>(h + bp::HDR_PREF_ADDRESS);
+        add_unique(c.entries32, pref_address);
+        add_unique(c.entries64, pref_address + ENTRY64_OFFSET);
+    }
+    return c;
+}
+
+HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates,
+                          const PhysReadU32& read_phys_u32) {
+    const auto hdrs_at = [&](std::uint64_t addr) { return read_phys_u32(addr) == bp::HDRS_MAGIC; };
+    const bool protected_mode = (cpu.cr0 & CR0_PE) != 0;
+    const bool long_mode = (cpu.efer & EFER_LMA) != 0;
+
+    if (!protected_mode) {
+        // Real mode: the linear address is CS base + IP; X = that - 0x200.
+        const std::uint64_t linear = cpu.cs.base + (cpu.rip & 0xFFFF);
+        const std::uint64_t setup = linear - bp::SETUP_ENTRY_OFFSET;
+        if (contains(candidates.entries16, linear) && hdrs_at(setup + bp::HDR_HEADER)) return HandoffKind::real16;
+        return HandoffKind::unknown;
+    }
+    if (!long_mode) {
+        const std::uint64_t linear = (cpu.cs.base + cpu.rip) & 0xFFFFFFFF;
+        const std::uint64_t boot_params = cpu.rsi & 0xFFFFFFFF;
+        if (contains(candidates.entries32, linear) && hdrs_at(boot_params + bp::HDR_HEADER))
+            return HandoffKind::prot32;
+        return HandoffKind::unknown;
+    }
+    // Long mode. The setup header sits in boot_params at the offsets it has in
+    // the kernel file. boot_params is reached through the loader's identity map,
+    // so RSI is also its physical address.
+    if (contains(candidates.entries64, cpu.rip) &&
+        hdrs_at(cpu.rsi + bp::HDR_HEADER))
+        return HandoffKind::long64;
+    return HandoffKind::unknown;
+}
+
+void add_capture_options(CLI::App& app, CaptureOptions& o) {
+    CLI::App* cmd = app.get_parent() != nullptr
+                        ? &app
+                        : app.add_subcommand("capture", "Stop an emulator at the kernel hand-off and write a snapshot");
+    cmd->add_option("IMAGE", o.image, "Disk image to boot")->check(CLI::ExistingFile);
+    cmd->add_option("--emulator", o.emulator, "qemu or bochs")->check(CLI::IsMember({"qemu", "bochs"}));
+    cmd->add_option("--memory", o.memory, "Guest RAM, K/M/G suffix (default 512M)");
+    cmd->add_option("--cpu", o.cpu, "CPU model (QEMU -cpu, Bochs cpu: model=)");
+    cmd->add_option("--machine", o.machine, "QEMU machine: pc or q35")->check(CLI::IsMember({"pc", "q35"}));
+    cmd->add_option("--kernel", o.kernel, "The bzImage the loader boots (predicts entry points)")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--qemu-kernel", o.qemu_kernel, "Boot this bzImage with QEMU's own -kernel loader")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--initrd", o.initrd, "With --qemu-kernel: the initrd")->check(CLI::ExistingFile);
+    cmd->add_option("--cmdline", o.cmdline, "With --qemu-kernel: the kernel command line");
+    cmd->add_option("--timeout", o.timeout_seconds, "Seconds before the emulator is killed (default 120)");
+    cmd->add_option("--out", o.out, "Snapshot file to write")->required();
+    cmd->add_flag("-v,--verbose", o.verbose, "Report every breakpoint stop on stderr");
+}
+
+int run_capture(const CaptureOptions& o) {
+    std::uint64_t memory_bytes = 0;
+    HandoffCandidates candidates;
+    try {
+        validate(o);
+        memory_bytes = parse_memory_size(o.memory);
+        if (o.emulator == "bochs" && memory_bytes > BOCHS_MAX_MEMORY)
+            throw std::invalid_argument(fmt::format("bochs captures at most {} MiB of RAM", BOCHS_MAX_MEMORY / MiB));
+        const std::string kernel = o.qemu_kernel.empty() ? o.kernel : o.qemu_kernel;
+        candidates = handoff_candidates(kernel.empty() ? std::vector<std::uint8_t>{}
+                                                       : read_file_prefix(kernel, KERNEL_HEADER_BYTES));
+    } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "bzcheck capture: {}\n", e.what());
+        return EXIT_BAD_INPUT;
+    }
+
+    // A dead emulator must surface as an error from write(), not kill us.
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        const Deadline deadline(std::chrono::seconds(o.timeout_seconds));
+        const TempDir work;
+        std::unique_ptr<EmulatorSession> session = start_session(o, memory_bytes, work, deadline);
+        const HandoffKind kind = run_to_handoff(*session, candidates, o.verbose);
+        Snapshot snap = session->dump();
+        snap.handoff = kind;
+        snap.emulator = o.emulator;
+        snap.emulator_args = session->command_line();
+        snap.has_bzcheck_note = true;
+        session.reset();  // the emulator is no longer needed: free its memory
+        write_snapshot(o.out, snap);
+        fmt::print("bzcheck capture: {} hand-off at {:#x} under {}; {} MiB of RAM written to {}\n",
+                   handoff_name(kind), snap.cpu.cs.base + snap.cpu.rip, o.emulator, snap.ram_bytes() / MiB, o.out);
+        return EXIT_OK;
+    } catch (const CaptureError& e) {
+        fmt::print(stderr, "bzcheck capture: {}\n", e.what());
+    } catch (const SnapshotError& e) {
+        fmt::print(stderr, "bzcheck capture: snapshot: {}\n", e.what());
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "bzcheck capture: {}\n", e.what());
+    }
+    return EXIT_FAILED;
+}
+
+}  // namespace bzcheck

@@ -1,0 +1,76 @@
+// capture.h - `bzcheck capture`: run a guest under QEMU or Bochs, stop it at
+// the first instruction of the loader's hand-off to the kernel, and write a
+// snapshot (all guest RAM + the boot CPU's state, see snapshot.h).
+//
+//   bzcheck capture IMAGE --emulator qemu|bochs [--memory SIZE] [--cpu MODEL]
+//                   [--machine pc|q35] [--kernel BZIMAGE] [--timeout SEC] --out SNAP
+//   bzcheck capture --qemu-kernel BZIMAGE [--initrd F] [--cmdline C]
+//                   [--memory SIZE] [--timeout SEC] --out SNAP
+//
+// Hand-offs recognised (boot.rst), whatever the loader:
+//   16-bit: real mode at linear X+0x200 with "HdrS" at X+0x202;
+//   32-bit: protected mode at code32_start, ESI -> boot_params with "HdrS";
+//   64-bit: long mode at load address + 0x200, RSI -> boot_params with "HdrS".
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "snapshot.h"
+
+namespace bzcheck {
+
+struct CaptureOptions {
+    std::string image;               // disk image to boot (not with --qemu-kernel)
+    std::string emulator = "qemu";   // "qemu" or "bochs"
+    std::string memory = "512M";     // guest RAM, K/M/G suffix; no suffix = MiB
+    std::string cpu;                 // emulator CPU model; empty = its default
+    std::string machine = "pc";      // QEMU machine: "pc" or "q35"
+    std::string kernel;              // the bzImage on the disk, to predict entries
+    std::string qemu_kernel;         // boot this bzImage with QEMU's -kernel
+    std::string initrd;              // with --qemu-kernel: -initrd
+    std::string cmdline;             // with --qemu-kernel: -append
+    unsigned timeout_seconds = 120;  // bound of the whole emulator run
+    std::string out;                 // snapshot file to write
+    bool verbose = false;            // print each stop on stderr
+};
+
+// Registers the options. Given the root app, adds the "capture" subcommand to
+// it (test with app.got_subcommand("capture")); given a subcommand, fills it.
+void add_capture_options(CLI::App& app, CaptureOptions& options);
+
+// Runs a capture; returns the exit code (0 written, 1 capture failed, 2 bad
+// input) after printing a one-line message for anything but success.
+int run_capture(const CaptureOptions& options);
+
+// --- pieces exposed for tests ---------------------------------------------
+
+// "512M", "2G", "65536K", "512" (MiB) -> bytes; throws std::invalid_argument.
+std::uint64_t parse_memory_size(const std::string& text);
+
+// Linear addresses worth a breakpoint. Without a kernel file: the usual
+// setup bases (0x10000 - also QEMU's -kernel choice - and 0x90000), the
+// bzImage load address 0x100000 and the common pref_address 0x1000000.
+// With one, its code32_start and pref_address are added.
+struct HandoffCandidates {
+    std::vector<std::uint64_t> entries16;  // X + 0x200
+    std::vector<std::uint64_t> entries32;  // code32_start
+    std::vector<std::uint64_t> entries64;  // load address + 0x200
+    std::vector<std::uint64_t> all() const;  // sorted, unique
+};
+// kernel_header: the first bytes of a bzImage (at least up to the setup
+// header's end), or empty. Throws std::invalid_argument for a file that is
+// not a bzImage.
+HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_header);
+
+// Decides whether a stop is a hand-off: kind from the CPU mode and the
+// "HdrS" test, or unknown when the stop is something else.
+using PhysReadU32 = std::function<std::optional<std::uint32_t>(std::uint64_t)>;
+HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates,
+                          const PhysReadU32& read_phys_u32);
+
+}  // namespace bzcheck

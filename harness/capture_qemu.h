@@ -1,0 +1,76 @@
+// capture_qemu.h - QEMU (TCG) under its gdbstub, spoken to directly over TCP.
+//
+// The gdb remote protocol subset used: `?`, `Z1`/`z1` (hardware breakpoints,
+// which QEMU compares with linear addresses), `c`, `s`, and `qRcmd` to run HMP
+// monitor commands (`info registers`, `xp`, `dump-guest-memory`).
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "capture_session.h"
+
+namespace bzcheck {
+
+struct QemuConfig {
+    std::string image;                   // disk image, or empty with kernel
+    std::string kernel, initrd, cmdline;  // QEMU's own -kernel loader
+    std::uint64_t memory_bytes = 0;
+    std::string cpu;      // -cpu; empty = QEMU's default
+    std::string machine;  // pc or q35
+};
+
+// The qemu-system-x86_64 command line for a config (gdbstub on gdb_port,
+// serial output to serial_log).
+std::vector<std::string> qemu_command_line(const QemuConfig& config, unsigned gdb_port,
+                                           const std::string& serial_log);
+
+// Parses HMP `info registers` output (16/32-bit and long-mode forms).
+// Throws CaptureError when a register is missing.
+CpuState parse_qemu_info_registers(const std::string& text);
+
+// A gdb remote protocol connection (packets with acknowledgements).
+class GdbRemote {
+public:
+    GdbRemote(unsigned port, const Deadline& deadline, ChildProcess& server);
+    ~GdbRemote();
+    GdbRemote(const GdbRemote&) = delete;
+    GdbRemote& operator=(const GdbRemote&) = delete;
+
+    // Sends a packet and returns the reply packet's payload.
+    std::string request(const std::string& payload);
+    // Runs a monitor command (qRcmd) and returns its console output.
+    std::string monitor(const std::string& command);
+
+private:
+    void send_packet(const std::string& payload);
+    std::string receive_packet();
+    int fd_ = -1;
+    std::string buffer_;  // bytes received but not yet parsed
+    const Deadline& deadline_;
+};
+
+class QemuSession : public EmulatorSession {
+public:
+    QemuSession(const QemuConfig& config, const TempDir& work, const Deadline& deadline);
+    void add_breakpoint(std::uint64_t linear) override;
+    void resume() override;
+    CpuState registers() override;
+    std::optional<std::uint32_t> read_phys_u32(std::uint64_t addr) override;
+    Snapshot dump() override;
+    std::vector<std::string> command_line() const override { return argv_; }
+
+private:
+    void wait_for_stop(const std::string& command);
+    const TempDir& work_;
+    const Deadline& deadline_;
+    std::vector<std::string> argv_;
+    std::unique_ptr<ChildProcess> qemu_;
+    std::unique_ptr<GdbRemote> gdb_;
+    std::set<std::uint64_t> breakpoints_;
+    bool stopped_on_breakpoint_ = false;
+};
+
+}  // namespace bzcheck
