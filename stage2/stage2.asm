@@ -85,6 +85,7 @@ start:
     call detect_memory
     mov si, msg_no_memory_map
     jc die
+    call sanitize_memory_map
     call report_memory
 
     call disk_init
@@ -97,10 +98,8 @@ start:
     call load_kernel
     call load_initrd
     call fill_header
-%ifdef HANDOFF64_AVAILABLE
     test dword [payload_flags], PF_HANDOFF64
     jnz handoff64
-%endif
     jmp handoff16
 
 ; report_memory: "memory: N KiB usable below 4 GiB (E820, M entries)".
@@ -531,6 +530,7 @@ fill_header:
 %include "disk.inc"
 %include "highmem.inc"
 %include "handoff16.inc"
+%include "handoff64.inc"
 
 msg_banner:         db "stage 2", 10, 0
 msg_not_installed:  db "not installed: no payload partition recorded", 0
@@ -605,7 +605,15 @@ pref_address:       resd 1
 initrd_addr_max:    resd 1
 window_lo_end:      resd 1
 window_pref_end:    resd 1
+cr3_value:          resd 1
+mapped_gib:         resd 1
+pd_count:           resd 1
+use_la57:           resb 1
+use_1g_pages:       resb 1
 e820_buf:           resb E820_ENTRY_SIZE
+alignb 4
+sanitize_prev_end:  resq 1
+sanitize_cur_end:   resq 1
 alignb 4
 mem_map:            resb E820_MAX_ENTRIES_ZP * E820_ENTRY_SIZE
 bss_end:
