@@ -40,8 +40,6 @@ STAGE2_BSS_LIMIT    equ SETUP_BASE
 PAGE_SIZE           equ 4096
 PAGE_MASK           equ ~(PAGE_SIZE - 1)
 PROGRESS_EVERY      equ 16          ; a dot per 16 bounce buffers (~1 MiB)
-INITRD_ADDR_MAX_OLD equ 0x37FFFFFF  ; boot.rst: protocol < 2.03 has no initrd_addr_max
-PROTOCOL_2_03       equ 0x0203
 SETUP_HEADER_SECTORS equ 2          ; the header runs from 0x1F1 to at most 0x281
 
 stage2_start:
@@ -289,7 +287,7 @@ kernel_windows:
     mov [window_lo_end], edx
     add ecx, eax
     mov [window_pref_end], ecx
-    mov eax, INITRD_ADDR_MAX_OLD
+    mov eax, INITRD_ADDR_MAX_PRE_2_03
     cmp word [protocol], PROTOCOL_2_03
     jb .max
     mov eax, [es:HDR_INITRD_ADDR_MAX]
