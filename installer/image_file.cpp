@@ -42,7 +42,7 @@ ImageFile ImageFile::open_existing(const std::string& path) {
 ImageFile ImageFile::create(const std::string& path, std::uint64_t size_bytes) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, kNewImageMode);
     if (fd < 0) {
-        throw WriteFailure(fmt::format("cannot create {}: {}", path, last_error()));
+        throw BadInput(fmt::format("cannot create {}: {}", path, last_error()));
     }
     // ftruncate leaves a sparse, zero-filled file: the "zeroed image" without writing zeros.
     if (::ftruncate(fd, static_cast<off_t>(size_bytes)) != 0) {

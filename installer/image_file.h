@@ -14,7 +14,8 @@ class ImageFile {
 public:
     // An existing image (regular file or block device), opened read-write. Throws BadInput.
     static ImageFile open_existing(const std::string& path);
-    // A new zero-filled file of `size_bytes`; fails if `path` exists. Throws WriteFailure.
+    // A new zero-filled file of `size_bytes`; fails if `path` exists. Throws BadInput when
+    // the file cannot be created, WriteFailure when it cannot be sized.
     static ImageFile create(const std::string& path, std::uint64_t size_bytes);
 
     ImageFile(ImageFile&& other) noexcept;

@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "bzinstall: --la57 needs --handoff 64\n");
         return kExitUsage;
     }
+    if (app.count("--size") > 0 && options.size_bytes == 0) {
+        fmt::print(stderr, "bzinstall: --size must be more than 0\n");
+        return kExitUsage;
+    }
     if (options.size_bytes % bootproto::SECTOR_SIZE != 0) {
         fmt::print(stderr, "bzinstall: --size {} is not a multiple of {} bytes\n", options.size_bytes,
                    bootproto::SECTOR_SIZE);

@@ -57,6 +57,7 @@ TEST_CASE("cli: usage errors exit 2", "[cli]") {
     CHECK(ws.install("--handoff 32").exit_code == 2);
     CHECK(ws.install("--size 12345").exit_code == 2);  // not whole sectors
     CHECK(ws.install("--size lots").exit_code == 2);
+    CHECK(ws.install("--size 0").exit_code == 2);
     CHECK(ws.install("--no-such-option").exit_code == 2);
     CHECK(run_bzinstall(quoted(ws.image.string())).exit_code == 2);  // no --kernel
     CHECK(run_bzinstall("--kernel " + quoted(ws.kernel.string())).exit_code == 2);  // no IMAGE
@@ -69,8 +70,14 @@ TEST_CASE("cli: unreadable input files exit 2", "[cli]") {
     CHECK(run_bzinstall("--kernel " + quoted(ws.dir.path("missing").string()) + " " +
                         quoted(ws.image.string())).exit_code == 2);
     CHECK(ws.install("--initrd " + quoted(ws.dir.path("missing-initrd").string())).exit_code == 2);
-    CHECK(ws.install("--kernel " + quoted(ws.dir.path("").string())).exit_code == 2);  // a directory
+    CommandResult directory = run_bzinstall("--kernel " + quoted(ws.dir.path("").string()) + " " +
+                                            quoted(ws.image.string()));
+    CHECK(directory.exit_code == 2);
+    CHECK_THAT(directory.output, Catch::Contains("directory"));
     CHECK_FALSE(fs::exists(ws.image));
+    // IMAGE in a directory that does not exist cannot be created.
+    CHECK(run_bzinstall("--kernel " + quoted(ws.kernel.string()) + " " +
+                        quoted(ws.dir.path("no-such-dir/disk.img").string())).exit_code == 2);
 }
 
 TEST_CASE("cli: --size with an existing image is a usage error, image unchanged", "[cli]") {
