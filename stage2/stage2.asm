@@ -15,8 +15,8 @@
 ;
 ; Memory while stage 2 runs (linear):
 ;   0x00500..0x07C00  stack (SS:SP = 0000:7C00, grows down)
-;   0x08000..0x0F000  stage 2 code and data (the image)
-;   0x0F000..0x10000  stage 2 variables (bss)
+;   0x08000..0x0E000  stage 2 code and data (the image)
+;   0x0E000..0x10000  stage 2 variables (bss)
 ;   0x10000..0x20000  X: kernel setup, heap/stack to X+0x10000
 ;   0x20000..0x21000  X+0x10000: command line
 ;   0x30000..0x3FE00  bounce buffer for disk reads (one 64 KiB page)
@@ -35,7 +35,7 @@ BOUNCE_SECTORS      equ DISK_MAX_SECTORS
 SETUP_SEG           equ SETUP_BASE >> 4
 CMDLINE_LINEAR      equ SETUP_BASE + SETUP_CMDLINE_OFFSET
 CMDLINE_SEG         equ CMDLINE_LINEAR >> 4
-STAGE2_BSS_BASE     equ 0xF000      ; variables: 4 KiB below the setup at X
+STAGE2_BSS_BASE     equ 0xE000      ; variables: 8 KiB below the setup at X
 STAGE2_BSS_LIMIT    equ SETUP_BASE
 PAGE_SIZE           equ 4096
 PAGE_MASK           equ ~(PAGE_SIZE - 1)
@@ -89,6 +89,7 @@ start:
     call disk_init
     mov si, msg_no_disk
     jc die
+    call crc32_init_table
 
     call load_payload_header
     call load_setup
@@ -147,6 +148,20 @@ load_payload_header:
     jne .bad
     cmp dword [si + PH_VERSION], PAYLOAD_VERSION
     jne .bad_version
+    ; The header's own CRC-32 is taken with its CRC field zero.
+    mov edx, [si + PH_HEADER_CRC32]
+    mov dword [si + PH_HEADER_CRC32], 0
+    pop ds
+    push ds
+    mov eax, CRC32_INIT
+    mov cx, PAYLOAD_HDR_SIZE
+    mov bx, BOUNCE_SEG
+    call crc32_update
+    not eax
+    push word BOUNCE_SEG
+    pop ds
+    cmp eax, edx
+    jne .bad
     ; Keep what we need of it before the bounce buffer is reused.
     mov eax, [si + PH_FLAGS]
     mov [es:payload_flags], eax
@@ -158,6 +173,10 @@ load_payload_header:
     mov [es:initrd_sector], eax
     mov eax, [si + PH_INITRD_SIZE]
     mov [es:initrd_size], eax
+    mov eax, [si + PH_KERNEL_CRC32]
+    mov [es:kernel_crc], eax
+    mov eax, [si + PH_INITRD_CRC32]
+    mov [es:initrd_crc], eax
     mov eax, [si + PH_CMDLINE_LEN]
     cmp eax, PH_CMDLINE_MAX
     ja .bad
@@ -336,7 +355,8 @@ check_memory_needs:
     jmp die_silently
 
 ; load_extent: ECX bytes from payload-relative sector EAX to linear EDI,
-; through the bounce buffer, a dot every PROGRESS_EVERY buffers.
+; through the bounce buffer, a dot every PROGRESS_EVERY buffers. Leaves the
+; running CRC-32 in extent_crc up to date (the caller starts it).
 load_extent:
     pushad
     xor bp, bp
@@ -354,6 +374,17 @@ load_extent:
     add ecx, SECTOR_SIZE - 1
     shr ecx, 9
     call read_to_bounce
+    push eax
+    push ebx
+    push ecx
+    mov cx, bx                      ; the file's bytes only, not the sector padding
+    mov eax, [extent_crc]
+    mov bx, BOUNCE_SEG
+    call crc32_update
+    mov [extent_crc], eax
+    pop ecx
+    pop ebx
+    pop eax
     push eax
     push ecx
     shl ecx, 9                      ; whole sectors copied: multiple of 4
@@ -387,6 +418,14 @@ load_kernel:
     call print_dec32
     mov si, msg_bytes
     call puts
+    ; The file's CRC starts with the boot sector and setup, still untouched at X.
+    mov eax, CRC32_INIT
+    mov cx, [setup_sects]
+    inc cx
+    shl cx, 9
+    mov bx, SETUP_SEG
+    call crc32_update
+    mov [extent_crc], eax
     mov eax, [kernel_sector]
     add eax, [setup_sects]
     inc eax                         ; skip boot sector and setup
@@ -394,7 +433,38 @@ load_kernel:
     mov edi, BZIMAGE_LOAD_ADDR
     call load_extent
     call newline
+    mov eax, [kernel_crc]
+    mov si, msg_kernel_changed
+    call check_crc
     ret
+
+; check_crc: compare extent_crc with the installer's CRC in EAX; on a
+; mismatch print the message at SI with both values and halt.
+check_crc:
+    mov edx, [extent_crc]
+    not edx                         ; CRC-32 ends inverted
+    cmp eax, edx
+    jne .changed
+    ret
+.changed:
+    push eax
+    push si
+    mov si, msg_error
+    call say
+    pop si
+    call puts
+    mov si, msg_crc_expected
+    call puts
+    pop eax
+    call print_hex32
+    mov si, msg_crc_found
+    call puts
+    mov eax, edx
+    call print_hex32
+    mov al, ')'
+    call putc
+    call newline
+    jmp die_silently
 
 ; place_initrd: EAX = the highest page-aligned address for an initrd of
 ; initrd_size bytes inside one usable E820 range, its last byte at or below
@@ -494,8 +564,12 @@ load_initrd:
     mov eax, [initrd_sector]
     mov ecx, [initrd_size]
     mov edi, [initrd_addr]
+    mov dword [extent_crc], CRC32_INIT
     call load_extent
     call newline
+    mov eax, [initrd_crc]
+    mov si, msg_initrd_changed
+    call check_crc
 .none:
     ret
 .no_room:
@@ -529,6 +603,7 @@ fill_header:
 %include "highmem.inc"
 %include "handoff16.inc"
 %include "handoff64.inc"
+%include "crc32.inc"
 
 msg_banner:         db "stage 2", 10, 0
 msg_not_installed:  db "not installed: no payload partition recorded", 0
@@ -556,6 +631,10 @@ msg_loading_kernel: db "kernel: ", 0
 msg_bytes:          db " bytes at 0x100000 ", 0
 msg_loading_initrd: db "initrd: ", 0
 msg_bytes_at:       db " bytes at ", 0
+msg_kernel_changed: db "the kernel changed on disk since bzinstall wrote it", 0
+msg_initrd_changed: db "the initrd changed on disk since bzinstall wrote it", 0
+msg_crc_expected:   db " (CRC-32 recorded ", 0
+msg_crc_found:      db ", read ", 0
 msg_initrd_no_room: db "no room for the initrd in usable RAM below initrd_addr_max", 0
 mem_source_names:   dw name_e820, name_e801, name_88h
 name_e820:          db "E820", 0
@@ -603,6 +682,9 @@ pref_address:       resd 1
 initrd_addr_max:    resd 1
 window_lo_end:      resd 1
 window_pref_end:    resd 1
+kernel_crc:         resd 1
+initrd_crc:         resd 1
+extent_crc:         resd 1
 cr3_value:          resd 1
 mapped_gib:         resd 1
 pd_count:           resd 1
@@ -614,5 +696,6 @@ sanitize_prev_end:  resq 1
 sanitize_cur_end:   resq 1
 alignb 4
 mem_map:            resb E820_MAX_ENTRIES_ZP * E820_ENTRY_SIZE
+crc32_table:        resd CRC32_TABLE_ENTRIES
 bss_end:
     resb STAGE2_BSS_LIMIT - bss_end  ; assembly fails here if the bss runs into X
