@@ -21,10 +21,9 @@ export BZ_LA57    := $(LA57)
 .PHONY: all build test bench disk.img clean
 all: build
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD)
-
-build: $(BUILD)/CMakeCache.txt
+# Configure every time (quick): picks up new source folders too.
+build:
+	@cmake -S . -B $(BUILD) > $(BUILD).configure.log || { cat $(BUILD).configure.log; exit 1; }
 	cmake --build $(BUILD) -j$(JOBS)
 
 # Always made from scratch, so it reflects exactly this call's variables.
