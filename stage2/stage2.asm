@@ -7,8 +7,8 @@
 ; What it does, in order (each step prints a line; any failure prints what
 ; and where, then halts - it never jumps into a half-loaded kernel):
 ;   1. COM1 and the screen for messages; A20 on and verified.
-;   2. The memory map (E820, else E801, else 88h).
-;   3. The payload header (magic, CRC), the command line.
+;   2. The payload header (magic, CRC), the command line.
+;   3. The memory map (E820, else E801, else 88h).
 ;   4. The kernel's real-mode setup at X = SETUP_BASE, its header checked.
 ;   5. The protected-mode kernel at 0x100000, the initrd as high as allowed.
 ;   6. The loader's header fields, then the hand-off (hand-off16.inc).
@@ -65,6 +65,7 @@ start:
     xor al, al
     rep stosb
     mov [boot_drive], dl
+    mov byte [last_char], 10
 
     call serial_init
     mov si, msg_banner
@@ -80,18 +81,18 @@ start:
     mov si, msg_a20_on
     call say
 
+    call disk_init
+    mov si, msg_no_disk
+    jc die
+    call crc32_init_table
+    call load_payload_header
+
     call detect_memory
     mov si, msg_no_memory_map
     jc die
     call sanitize_memory_map
     call report_memory
 
-    call disk_init
-    mov si, msg_no_disk
-    jc die
-    call crc32_init_table
-
-    call load_payload_header
     call load_setup
     call check_memory_needs
     call load_kernel
@@ -660,6 +661,7 @@ stage2_image_end:
 absolute STAGE2_BSS_BASE
 bss_start:
 boot_drive:         resb 1
+last_char:          resb 1          ; the last character printed
 use_edd:            resb 1
 mem_source:         resb 1
 disk_status:        resb 1
