@@ -1,0 +1,125 @@
+// bzcheck - checks, from outside, that a boot loader placed a Linux kernel
+// where Documentation/arch/x86/boot.rst says (verify), and that the page
+// tables at the hand-off fit the documented x86-64 layout (layout).
+//
+// Exit codes: 0 all rules pass, 1 a rule failed, 2 bad input or usage.
+#include "regions.h"
+#include "report.h"
+#include "rules.h"
+#include "snapshot.h"
+
+#ifdef BZCHECK_HAVE_CAPTURE
+#include "capture.h"
+#endif
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+constexpr int EXIT_PASS = 0;
+constexpr int EXIT_RULE_FAILED = 1;
+constexpr int EXIT_BAD_INPUT = 2;
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw bzcheck::InputError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw bzcheck::InputError(fmt::format("{}: read error", path));
+    return bytes;
+}
+
+struct VerifyOptions {
+    std::string snapshot, kernel, initrd, cmdline;
+    bool no_initrd = false, json = false;
+};
+
+int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
+    bzcheck::VerifyInputs inputs;
+    try {
+        inputs.kernel = bzcheck::parse_kernel(read_file(options.kernel));
+    } catch (const bzcheck::InputError& error) {
+        throw bzcheck::InputError(fmt::format("{}: {}", options.kernel, error.what()));
+    }
+    if (!options.initrd.empty()) inputs.initrd = read_file(options.initrd);
+    inputs.no_initrd = options.no_initrd;
+    if (cmdline_option->count() > 0) inputs.cmdline = options.cmdline;
+
+    const bzcheck::Snapshot snap = bzcheck::read_snapshot(options.snapshot);
+    const auto results = bzcheck::verify(snap, inputs);
+    const bzcheck::Handoff handoff = bzcheck::analyse(snap, inputs);
+    const bzcheck::VerifySummary summary{options.snapshot, handoff.kind, handoff.base};
+    if (options.json)
+        fmt::print("{}\n", bzcheck::verify_json(summary, results).dump(2));
+    else
+        fmt::print("{}", bzcheck::verify_text(summary, results));
+    return bzcheck::any_failed(results) ? EXIT_RULE_FAILED : EXIT_PASS;
+}
+
+int run_layout(const std::string& snapshot, bool json) {
+    const bzcheck::Snapshot snap = bzcheck::read_snapshot(snapshot);
+    const bzcheck::LayoutReport report = bzcheck::check_layout(snap);
+    if (json)
+        fmt::print("{}\n", bzcheck::layout_json(report).dump(2));
+    else
+        fmt::print("{}", bzcheck::layout_text(report));
+    return report.failed() ? EXIT_RULE_FAILED : EXIT_PASS;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"bzcheck: check emulator snapshots against the Linux x86 boot protocol"};
+    app.require_subcommand(1);
+
+    VerifyOptions verify;
+    auto* verify_cmd = app.add_subcommand("verify", "check the placement rules at a hand-off snapshot");
+    verify_cmd->add_option("snapshot", verify.snapshot, "snapshot (ELF core)")->required();
+    verify_cmd->add_option("--kernel", verify.kernel, "the bzImage the loader was given")->required();
+    auto* initrd_opt = verify_cmd->add_option("--initrd", verify.initrd, "the initrd the loader was given");
+    verify_cmd->add_flag("--no-initrd", verify.no_initrd, "the loader was given no initrd")->excludes(initrd_opt);
+    auto* cmdline_opt = verify_cmd->add_option("--cmdline", verify.cmdline, "the expected kernel command line");
+    verify_cmd->add_flag("--json", verify.json, "print JSON (docs/bzcheck.md)");
+
+    std::string layout_snapshot;
+    bool layout_as_json = false;
+    auto* layout_cmd = app.add_subcommand("layout", "walk the page tables and check them against the x86-64 layout");
+    layout_cmd->add_option("snapshot", layout_snapshot, "snapshot (ELF core)")->required();
+    layout_cmd->add_flag("--json", layout_as_json, "print JSON (docs/bzcheck.md)");
+
+#ifdef BZCHECK_HAVE_CAPTURE
+    bzcheck::CaptureOptions capture_options;
+    auto* capture_cmd = app.add_subcommand("capture", "boot in an emulator and snapshot the hand-off");
+    bzcheck::add_capture_options(*capture_cmd, capture_options);
+#endif
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int code = app.exit(error);
+        return code == 0 ? EXIT_PASS : EXIT_BAD_INPUT;
+    }
+
+    try {
+        if (*verify_cmd) return run_verify(verify, cmdline_opt);
+        if (*layout_cmd) return run_layout(layout_snapshot, layout_as_json);
+#ifdef BZCHECK_HAVE_CAPTURE
+        if (*capture_cmd) return bzcheck::run_capture(capture_options);
+#endif
+    } catch (const bzcheck::SnapshotError& error) {
+        fmt::print(stderr, "bzcheck: {}\n", error.what());
+        return EXIT_BAD_INPUT;
+    } catch (const bzcheck::InputError& error) {
+        fmt::print(stderr, "bzcheck: {}\n", error.what());
+        return EXIT_BAD_INPUT;
+    } catch (const std::bad_alloc&) {
+        fmt::print(stderr, "bzcheck: out of memory\n");
+        return EXIT_BAD_INPUT;
+    }
+    return EXIT_BAD_INPUT;
+}

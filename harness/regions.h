@@ -1,0 +1,69 @@
+// regions.h - the documented x86-64 virtual memory layout (Documentation/arch/
+// x86/x86_64/mm.rst) as data, and the `layout` check built on it.
+#pragma once
+
+#include "pagewalk.h"
+#include "snapshot.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bzcheck {
+
+enum class RegionKind {
+    user,         // user space: a hand-off's identity map lives here
+    hole,         // documented as unused / non-canonical / guard
+    direct_map,   // page_offset_base: all physical memory, physical 0 at its start
+    kernel_text,  // __START_KERNEL_map: mapped to physical 0
+    other,        // another documented kernel area (vmalloc, vmemmap, modules, ...)
+};
+
+struct Region {
+    std::uint64_t start;
+    std::uint64_t last;  // inclusive, as mm.rst writes it
+    RegionKind kind;
+    const char* name;
+};
+
+// Tables for 4-level (48-bit) and 5-level (57-bit) paging, ascending, covering
+// the whole 64-bit space.
+const std::vector<Region>& layout_4level();
+const std::vector<Region>& layout_5level();
+const std::vector<Region>& layout_for(int levels);
+
+// Documented bases (without KASLR).
+inline constexpr std::uint64_t PAGE_OFFSET_BASE_4LEVEL = 0xffff888000000000ull;
+inline constexpr std::uint64_t PAGE_OFFSET_BASE_5LEVEL = 0xff11000000000000ull;
+inline constexpr std::uint64_t START_KERNEL_MAP = 0xffffffff80000000ull;
+
+enum class Severity { ok, warning, fail };
+
+struct LayoutFinding {
+    Severity severity;
+    std::string message;
+    std::vector<std::uint64_t> addresses;
+};
+
+struct LayoutEntry {
+    Mapping mapping;
+    const Region* region;  // the region holding the mapping's first byte
+};
+
+struct LayoutReport {
+    bool paging = false;  // CR0.PG and long mode: there is something to walk
+    int levels = 4;
+    std::uint64_t cr3 = 0;
+    std::vector<LayoutEntry> entries;
+    std::vector<LayoutFinding> findings;
+    bool failed() const;
+};
+
+// Walks the snapshot's page tables and checks them against the layout:
+// mappings in holes fail, a direct map not at page_offset_base -> physical 0
+// fails, a kernel text map not at START_KERNEL_MAP -> physical 0 fails,
+// writable+executable mappings are warnings.
+LayoutReport check_layout(const Snapshot& snap);
+LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk);
+
+}  // namespace bzcheck

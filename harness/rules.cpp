@@ -1,0 +1,696 @@
+// rules.cpp - the placement rules (see rules.h and docs/bzcheck.md).
+#include "rules.h"
+
+#include "bootproto.h"
+#include "bytes.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace bzcheck {
+namespace bp = bootproto;
+
+namespace {
+
+// --- constants of the boot protocol that bootproto.inc does not carry --------
+constexpr std::uint64_t LOW_MEMORY_LIMIT = 0xA0000;        // "I/O memory hole" starts here
+constexpr std::uint64_t ONE_MIB = 0x100000;
+constexpr std::uint64_t FOUR_GIB = 0x100000000ull;
+constexpr std::uint64_t BIOS_RESERVED_END = 0x1000;        // IVT, BDA, MBR area (boot.rst memory map)
+constexpr std::uint64_t BDA_EBDA_SEGMENT = 0x40E;          // u16 segment of the EBDA
+constexpr std::uint64_t BDA_BASE_MEMORY_KIB = 0x413;       // u16 base memory size in KiB
+constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;      // X..X+0x10000: setup, heap and stack
+constexpr std::uint64_t PARAGRAPH = 16;
+constexpr std::uint64_t INITRD_ALIGN = 0x1000;
+constexpr std::uint64_t ENTRY_64_OFFSET = 0x200;           // 64-bit entry = load address + 0x200
+constexpr std::uint16_t BOOT_CS = 0x10;                    // __BOOT_CS
+constexpr std::uint16_t BOOT_DS = 0x18;                    // __BOOT_DS
+constexpr std::uint32_t FLAT_LIMIT = 0xffffffff;
+// The decompressor's trampoline (arch/x86/boot/compressed/pgtable_64.c).
+constexpr std::uint64_t TRAMPOLINE_SIZE = 0x2000;          // TRAMPOLINE_32BIT_SIZE
+constexpr std::uint64_t TRAMPOLINE_BIOS_START_MIN = 0x20000;
+constexpr std::uint64_t TRAMPOLINE_BIOS_START_MAX = 0x9f000;
+constexpr std::uint64_t BP_EFI_LOADER_SIGNATURE = 0x1C0;   // efi_info.efi_loader_signature
+constexpr std::uint32_t EFI32_LOADER_SIGNATURE = 0x32334C45;  // "EL32"
+constexpr std::uint32_t EFI64_LOADER_SIGNATURE = 0x34364C45;  // "EL64"
+
+// Setup-header fields a boot loader writes or may modify (boot.rst "Details of
+// Header Fields": write, modify, or optional write), as {offset, size}.
+struct Field {
+    std::uint64_t offset;
+    std::uint64_t size;
+};
+const Field LOADER_FIELDS[] = {
+    {bp::HDR_ROOT_FLAGS, 2},      {bp::HDR_VID_MODE, 2},        {bp::HDR_ROOT_DEV, 2},
+    {bp::HDR_REALMODE_SWTCH, 4},  {bp::HDR_TYPE_OF_LOADER, 1},  {bp::HDR_LOADFLAGS, 1},
+    {bp::HDR_SETUP_MOVE_SIZE, 2}, {bp::HDR_CODE32_START, 4},    {bp::HDR_RAMDISK_IMAGE, 4},
+    {bp::HDR_RAMDISK_SIZE, 4},    {bp::HDR_HEAP_END_PTR, 2},    {bp::HDR_EXT_LOADER_VER, 1},
+    {bp::HDR_EXT_LOADER_TYPE, 1}, {bp::HDR_CMD_LINE_PTR, 4},    {bp::HDR_KERNEL_ALIGNMENT, 4},
+    {bp::HDR_HARDWARE_SUBARCH, 4}, {bp::HDR_HW_SUBARCH_DATA, 8}, {bp::HDR_SETUP_DATA, 8},
+};
+bool loader_writes(std::uint64_t offset) {
+    return std::any_of(std::begin(LOADER_FIELDS), std::end(LOADER_FIELDS),
+                       [&](const Field& f) { return offset >= f.offset && offset < f.offset + f.size; });
+}
+
+struct Outcome {
+    Status status;
+    std::string message;
+    std::vector<std::uint64_t> addresses;
+};
+Outcome pass(std::string message, std::vector<std::uint64_t> addresses = {}) {
+    return {Status::pass, std::move(message), std::move(addresses)};
+}
+Outcome fail(std::string message, std::vector<std::uint64_t> addresses = {}) {
+    return {Status::fail, std::move(message), std::move(addresses)};
+}
+Outcome not_applicable(std::string message) { return {Status::not_applicable, std::move(message), {}}; }
+Outcome no_header(const Handoff& h) {
+    return fail(fmt::format("no setup header (\"HdrS\") found at {:#x}+{:#x}", h.base, bp::HDR_HEADER), {h.base});
+}
+
+bool is16(const Handoff& h) { return h.kind == HandoffKind::real16; }
+bool is64(const Handoff& h) { return h.kind == HandoffKind::long64; }
+
+std::uint64_t heap_end(const Handoff& h) { return h.field(bp::HDR_HEAP_END_PTR, 2) + bp::SETUP_ENTRY_OFFSET; }
+std::uint64_t kernel_payload_size(const Handoff& h) { return h.in.kernel.bytes.size() - h.in.kernel.setup_size; }
+// Largest command line the kernel accepts, without the NUL.
+std::uint64_t cmdline_limit(const Handoff& h) {
+    return h.in.kernel.version >= bp::PROTOCOL_2_06 ? h.in.kernel.cmdline_size : bp::CMDLINE_SIZE_PRE_2_06;
+}
+std::optional<std::string> read_cmdline(const Handoff& h) {
+    if (h.cmdline_address() == 0) return std::nullopt;
+    return h.snap.c_string(h.cmdline_address(), cmdline_limit(h));
+}
+bool overlaps(std::uint64_t a, std::uint64_t a_len, std::uint64_t b, std::uint64_t b_len) {
+    return a_len > 0 && b_len > 0 && a < b + b_len && b < a + a_len;
+}
+
+struct Placed {
+    std::string name;
+    std::uint64_t start, size;
+};
+// Everything the loader left in memory for the kernel.
+std::vector<Placed> placed_objects(const Handoff& h, bool with_page_tables) {
+    std::vector<Placed> objects;
+    if (is16(h))
+        objects.push_back({"setup+heap", h.base, std::max(h.in.kernel.setup_size, heap_end(h))});
+    else
+        objects.push_back({"boot_params", h.base, bp::BP_SIZE});
+    if (const auto cmdline = read_cmdline(h)) objects.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
+    objects.push_back({"kernel", h.load_address, kernel_payload_size(h)});
+    if (h.initrd_size() > 0) objects.push_back({"initrd", h.initrd_address(), h.initrd_size()});
+    if (with_page_tables && h.walk)
+        for (std::uint64_t table : h.walk->table_pages) objects.push_back({"page table", table, PAGE_4K});
+    return objects;
+}
+
+// --- the rules --------------------------------------------------------------------
+
+Outcome header_magic(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    const auto version = h.field(bp::HDR_VERSION, 2);
+    const auto boot_flag = h.field(bp::HDR_BOOT_FLAG, 2);
+    if (boot_flag != bp::BOOT_FLAG_MAGIC)
+        return fail(fmt::format("boot_flag is {:#06x}, not {:#06x}", boot_flag, bp::BOOT_FLAG_MAGIC), {h.base + bp::HDR_BOOT_FLAG});
+    if (version < bp::PROTOCOL_MIN || version != h.in.kernel.version)
+        return fail(fmt::format("version {:#06x}: the kernel file says {:#06x} (at least {:#06x} needed)", version,
+                                h.in.kernel.version, bp::PROTOCOL_MIN), {h.base + bp::HDR_VERSION});
+    return pass(fmt::format("\"HdrS\" and boot flag present, protocol {}.{:02}", version >> 8, version & 0xff),
+                {h.base + bp::HDR_HEADER});
+}
+
+Outcome setup_identical(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    // 16-bit: the whole real-mode part was loaded at X; 32/64-bit: only the
+    // setup header was copied into boot_params.
+    const std::uint64_t first = is16(h) ? 0 : bp::BP_HDR;
+    const std::uint64_t end = is16(h) ? h.in.kernel.setup_size : h.in.kernel.header_end;
+    if (h.header.size() < end) return fail("setup lies partly outside RAM", {h.base});
+    std::vector<std::uint64_t> differing;
+    for (std::uint64_t offset = first; offset < end; ++offset)
+        if (!loader_writes(offset) && h.header[offset] != h.in.kernel.bytes[offset]) differing.push_back(h.base + offset);
+    const char* what = is16(h) ? "real-mode setup" : "setup header in boot_params";
+    if (!differing.empty())
+        return fail(fmt::format("{} bytes of the {} differ from the kernel file (first at {:#x})", differing.size(), what,
+                                differing.front()),
+                    {differing.front()});
+    return pass(fmt::format("{} [{:#x}, {:#x}) matches the file except loader fields", what, h.base + first, h.base + end),
+                {h.base + first, h.base + end});
+}
+
+Outcome setup_base(const Handoff& h) {
+    if (!is16(h)) return not_applicable("the real-mode setup is not used by a 32/64-bit hand-off");
+    const std::uint64_t top = h.base + SETUP_SEGMENT_SIZE;
+    if (h.base % PARAGRAPH != 0) return fail(fmt::format("X = {:#x} is not 16-byte aligned", h.base), {h.base});
+    if (top > h.low_memory_top)
+        return fail(fmt::format("X+0x10000 = {:#x} lies above the top of low memory {:#x}", top, h.low_memory_top), {h.base, top});
+    return pass(fmt::format("X = {:#x}; X+0x10000 = {:#x} <= low memory top {:#x}", h.base, top, h.low_memory_top),
+                {h.base, top});
+}
+
+Outcome heap(const Handoff& h) {
+    if (!is16(h)) return not_applicable("the setup heap is used only by the 16-bit entry");
+    if (!h.header_found) return no_header(h);
+    const bool can_use_heap = h.field(bp::HDR_LOADFLAGS, 1) & bp::CAN_USE_HEAP;
+    const std::uint64_t end = heap_end(h);
+    if (!can_use_heap) return pass("CAN_USE_HEAP is clear: heap_end_ptr is not used");
+    if (end <= h.in.kernel.setup_size || end > SETUP_SEGMENT_SIZE)
+        return fail(fmt::format("CAN_USE_HEAP set but heap end X+{:#x} is not in (end of setup X+{:#x}, X+0x10000]", end,
+                                h.in.kernel.setup_size),
+                    {h.base + end});
+    return pass(fmt::format("CAN_USE_HEAP set, heap X+{:#x}..X+{:#x}", h.in.kernel.setup_size, end),
+                {h.base + h.in.kernel.setup_size, h.base + end});
+}
+
+Outcome cmdline_placement(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    const std::uint64_t ptr = h.cmdline_address();
+    if (ptr == 0) return fail("cmd_line_ptr is 0");
+    const auto cmdline = read_cmdline(h);
+    if (!cmdline)
+        return fail(fmt::format("no NUL within cmdline_size+1 = {} bytes of {:#x} (or not in RAM)", cmdline_limit(h) + 1, ptr), {ptr});
+    const std::uint64_t end = ptr + cmdline->size() + 1;
+    if (is16(h)) {
+        const std::uint64_t low = h.base + heap_end(h);
+        if (ptr < low || end > LOW_MEMORY_LIMIT)
+            return fail(fmt::format("command line [{:#x}, {:#x}) is not between the heap end {:#x} and 0xA0000", ptr, end, low),
+                        {ptr, end});
+    } else if (end > FOUR_GIB && h.field(bp::BP_EXT_CMD_LINE_PTR, 4) == 0) {
+        return fail(fmt::format("command line [{:#x}, {:#x}) is not below 4 GiB", ptr, end), {ptr, end});
+    }
+    return pass(fmt::format("command line [{:#x}, {:#x}), {} of at most {} bytes, NUL-terminated", ptr, end, cmdline->size(),
+                            cmdline_limit(h)),
+                {ptr, end});
+}
+
+Outcome cmdline_content(const Handoff& h) {
+    if (!h.in.cmdline) return not_applicable("no --cmdline given");
+    if (!h.header_found) return no_header(h);
+    const auto cmdline = read_cmdline(h);
+    if (!cmdline) return fail("no readable command line", {h.cmdline_address()});
+    if (*cmdline != *h.in.cmdline)
+        return fail(fmt::format("command line is \"{}\", expected \"{}\"", *cmdline, *h.in.cmdline), {h.cmdline_address()});
+    return pass(fmt::format("command line is \"{}\"", *cmdline), {h.cmdline_address()});
+}
+
+Outcome loader_type(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    const auto type = h.field(bp::HDR_TYPE_OF_LOADER, 1);
+    if (type == 0) return fail("type_of_loader is 0", {h.base + bp::HDR_TYPE_OF_LOADER});
+    return pass(fmt::format("type_of_loader = {:#04x}", type), {h.base + bp::HDR_TYPE_OF_LOADER});
+}
+
+Outcome kernel_identical(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    const std::uint64_t size = kernel_payload_size(h);
+    const auto ram = h.snap.read_phys(h.load_address, size);
+    if (!ram) return fail(fmt::format("[{:#x}, {:#x}) is not all RAM", h.load_address, h.load_address + size), {h.load_address});
+    const auto& file = h.in.kernel.bytes;
+    const auto mismatch = std::mismatch(ram->begin(), ram->end(), file.begin() + static_cast<std::ptrdiff_t>(h.in.kernel.setup_size));
+    if (mismatch.first != ram->end()) {
+        const std::uint64_t at = h.load_address + static_cast<std::uint64_t>(mismatch.first - ram->begin());
+        return fail(fmt::format("protected-mode kernel at {:#x} differs from the file at {:#x}", h.load_address, at), {h.load_address, at});
+    }
+    return pass(fmt::format("protected-mode kernel [{:#x}, {:#x}) matches the file", h.load_address, h.load_address + size),
+                {h.load_address, h.load_address + size});
+}
+
+// The initrd rules share this: N/A without --initrd, and --no-initrd wants none.
+std::optional<Outcome> initrd_precondition(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    if (h.in.no_initrd) {
+        if (h.initrd_address() != 0 || h.initrd_size() != 0)
+            return fail(fmt::format("--no-initrd, yet ramdisk_image {:#x} size {:#x}", h.initrd_address(), h.initrd_size()),
+                        {h.initrd_address()});
+        return not_applicable("--no-initrd: ramdisk_image and ramdisk_size are 0");
+    }
+    if (!h.in.initrd) return not_applicable("no --initrd given");
+    return std::nullopt;
+}
+
+Outcome initrd_identical(const Handoff& h) {
+    if (auto early = initrd_precondition(h)) {
+        if (early->status == Status::not_applicable && h.in.no_initrd) return pass(early->message);
+        return *early;
+    }
+    const auto& file = *h.in.initrd;
+    const std::uint64_t addr = h.initrd_address();
+    if (h.initrd_size() != file.size())
+        return fail(fmt::format("ramdisk_size is {:#x}, the file has {:#x} bytes", h.initrd_size(), file.size()), {addr});
+    const auto ram = h.snap.read_phys(addr, file.size());
+    if (!ram) return fail(fmt::format("initrd [{:#x}, {:#x}) is not all RAM", addr, addr + file.size()), {addr});
+    if (*ram != file) return fail(fmt::format("initrd at {:#x} differs from the file", addr), {addr});
+    return pass(fmt::format("initrd [{:#x}, {:#x}) matches the file", addr, addr + file.size()), {addr, addr + file.size()});
+}
+
+Outcome initrd_aligned(const Handoff& h) {
+    if (auto early = initrd_precondition(h)) return *early;
+    const std::uint64_t addr = h.initrd_address();
+    if (addr % INITRD_ALIGN != 0) return fail(fmt::format("initrd at {:#x} is not page aligned", addr), {addr});
+    return pass(fmt::format("initrd at {:#x} is page aligned", addr), {addr});
+}
+
+Outcome initrd_usable(const Handoff& h) {
+    if (auto early = initrd_precondition(h)) return *early;
+    const std::uint64_t addr = h.initrd_address(), size = h.initrd_size();
+    if (!h.usable_ram.contains(addr, size))
+        return fail(fmt::format("initrd [{:#x}, {:#x}) is not all in usable RAM", addr, addr + size), {addr, addr + size});
+    return pass(fmt::format("initrd [{:#x}, {:#x}) lies in usable RAM", addr, addr + size), {addr, addr + size});
+}
+
+Outcome initrd_below_max(const Handoff& h) {
+    if (auto early = initrd_precondition(h)) return *early;
+    const std::uint64_t last = h.initrd_address() + h.initrd_size() - 1;
+    const std::uint64_t max = h.field(bp::HDR_INITRD_ADDR_MAX, 4);
+    if (h.initrd_size() > 0 && last > max)
+        return fail(fmt::format("initrd's last byte {:#x} is above initrd_addr_max {:#x}", last, max), {last, max});
+    return pass(fmt::format("initrd's last byte {:#x} <= initrd_addr_max {:#x}", last, max), {last, max});
+}
+
+Outcome initrd_outside_decompression(const Handoff& h) {
+    if (auto early = initrd_precondition(h)) return *early;
+    const std::uint64_t addr = h.initrd_address(), size = h.initrd_size();
+    const std::uint64_t init_size = h.in.kernel.init_size;
+    for (const std::uint64_t start : {h.load_address, h.in.kernel.pref_address}) {
+        if (overlaps(addr, size, start, init_size))
+            return fail(fmt::format("initrd [{:#x}, {:#x}) overlaps the decompression window [{:#x}, {:#x})", addr, addr + size,
+                                    start, start + init_size),
+                        {addr, start});
+    }
+    return pass(fmt::format("initrd clear of [{:#x}, +{:#x}) and [{:#x}, +{:#x})", h.load_address, init_size,
+                            h.in.kernel.pref_address, init_size),
+                {addr});
+}
+
+Outcome no_overlaps(const Handoff& h) {
+    if (!h.header_found) return no_header(h);
+    const auto objects = placed_objects(h, true);
+    for (std::size_t i = 0; i < objects.size(); ++i)
+        for (std::size_t j = i + 1; j < objects.size(); ++j)
+            if (overlaps(objects[i].start, objects[i].size, objects[j].start, objects[j].size))
+                return fail(fmt::format("{} [{:#x}, {:#x}) overlaps {} [{:#x}, {:#x})", objects[i].name, objects[i].start,
+                                        objects[i].start + objects[i].size, objects[j].name, objects[j].start,
+                                        objects[j].start + objects[j].size),
+                            {objects[i].start, objects[j].start});
+    return pass(fmt::format("{} placed objects, no two overlap", objects.size()));
+}
+
+bool flat(const Segment& s) { return s.base == 0 && s.limit == FLAT_LIMIT; }
+
+Outcome segments(const Handoff& h) {
+    const CpuState& cpu = h.snap.cpu;
+    std::vector<std::string> wrong;
+    if (is16(h)) {
+        const std::uint64_t seg = h.base >> 4;
+        const std::uint64_t entry_cs = seg + (bp::SETUP_ENTRY_OFFSET >> 4);
+        if (cpu.cs.selector != entry_cs || (cpu.rip & 0xffff) != 0)
+            wrong.push_back(fmt::format("CS:IP is {:04x}:{:04x}, expected {:04x}:0000", cpu.cs.selector, cpu.rip & 0xffff, entry_cs));
+        for (auto [name, reg] : {std::pair{"DS", &cpu.ds}, {"ES", &cpu.es}, {"SS", &cpu.ss}})
+            if (reg->selector != seg) wrong.push_back(fmt::format("{} = {:#x}, expected X>>4 = {:#x}", name, reg->selector, seg));
+    } else {
+        if (cpu.cs.selector != BOOT_CS) wrong.push_back(fmt::format("CS = {:#x}, expected {:#x}", cpu.cs.selector, BOOT_CS));
+        if (!(cpu.cs.flags & SEG_CODE) || !(cpu.cs.flags & SEG_READ_WRITE)) wrong.push_back("CS is not execute/read");
+        if (is64(h) && !(cpu.cs.flags & SEG_LONG)) wrong.push_back("CS is not a 64-bit (L) segment");
+        if (!is64(h) && (!(cpu.cs.flags & SEG_DB) || !flat(cpu.cs))) wrong.push_back("CS is not a flat 32-bit segment");
+        for (auto [name, reg] : {std::pair{"DS", &cpu.ds}, {"ES", &cpu.es}, {"SS", &cpu.ss}}) {
+            if (reg->selector != BOOT_DS) wrong.push_back(fmt::format("{} = {:#x}, expected {:#x}", name, reg->selector, BOOT_DS));
+            if ((reg->flags & SEG_CODE) || !(reg->flags & SEG_READ_WRITE)) wrong.push_back(fmt::format("{} is not read/write data", name));
+            if (!is64(h) && !flat(*reg)) wrong.push_back(fmt::format("{} is not 4 GiB flat", name));
+        }
+    }
+    if (!wrong.empty()) return fail(fmt::format("{} hand-off: {}", handoff_name(h.kind), fmt::join(wrong, "; ")), {cpu.cs.base + cpu.rip});
+    return pass(fmt::format("{} hand-off: CS={:#x} DS={:#x} ES={:#x} SS={:#x}, entry {:#x}", handoff_name(h.kind), cpu.cs.selector,
+                            cpu.ds.selector, cpu.es.selector, cpu.ss.selector, cpu.cs.base + cpu.rip),
+                {cpu.cs.base + cpu.rip});
+}
+
+Outcome registers(const Handoff& h) {
+    const CpuState& cpu = h.snap.cpu;
+    if (is16(h)) {
+        if (!h.header_found) return no_header(h);
+        const std::uint64_t sp = (cpu.rsp & 0xffff) == 0 ? SETUP_SEGMENT_SIZE : (cpu.rsp & 0xffff);
+        const bool can_use_heap = h.field(bp::HDR_LOADFLAGS, 1) & bp::CAN_USE_HEAP;
+        const std::uint64_t top = can_use_heap ? heap_end(h) : SETUP_SEGMENT_SIZE;
+        if (cpu.ss.base != h.base || sp <= h.in.kernel.setup_size || sp > top)
+            return fail(fmt::format("SS:SP = {:04x}:{:04x} is not inside the heap/stack area X+{:#x}..X+{:#x}", cpu.ss.selector,
+                                    cpu.rsp & 0xffff, h.in.kernel.setup_size, top),
+                        {cpu.ss.base + (cpu.rsp & 0xffff)});
+        return pass(fmt::format("SP = {:#x} inside the heap/stack area X+{:#x}..X+{:#x}", cpu.rsp & 0xffff, h.in.kernel.setup_size, top),
+                    {h.base + sp});
+    }
+    if (!h.header_found) return fail(fmt::format("{} does not point at a boot_params with \"HdrS\"", is64(h) ? "RSI" : "ESI"), {h.base});
+    if (!is64(h)) {
+        std::vector<std::string> nonzero;
+        for (auto [name, value] : {std::pair{"EBP", cpu.rbp}, {"EDI", cpu.rdi}, {"EBX", cpu.rbx}})
+            if ((value & 0xffffffff) != 0) nonzero.push_back(fmt::format("{} = {:#x}", name, value));
+        if (!nonzero.empty()) return fail(fmt::format("must be zero: {}", fmt::join(nonzero, ", ")), {h.base});
+        return pass(fmt::format("ESI = {:#x} (boot_params), EBP = EDI = EBX = 0", h.base), {h.base});
+    }
+    return pass(fmt::format("RSI = {:#x} (boot_params)", h.base), {h.base});
+}
+
+Outcome cpu_mode(const Handoff& h) {
+    const CpuState& cpu = h.snap.cpu;
+    std::vector<std::string> wrong;
+    if (cpu.rflags & RFLAGS_IF) wrong.push_back("interrupts are enabled (IF = 1)");
+    switch (h.kind) {
+        case HandoffKind::real16:
+            if (cpu.cr0 & CR0_PE) wrong.push_back("CR0.PE is set (not real mode)");
+            break;
+        case HandoffKind::prot32:
+            if (!(cpu.cr0 & CR0_PE)) wrong.push_back("CR0.PE is clear");
+            if (cpu.cr0 & CR0_PG) wrong.push_back("paging is enabled");
+            break;
+        case HandoffKind::long64:
+            if (!(cpu.efer & EFER_LMA) || !(cpu.cr0 & CR0_PG)) wrong.push_back("not in 64-bit mode with paging");
+            break;
+        case HandoffKind::unknown: wrong.push_back("unknown hand-off kind"); break;
+    }
+    if (!wrong.empty()) return fail(fmt::format("{}", fmt::join(wrong, "; ")));
+    return pass(fmt::format("{} mode as required, interrupts disabled (CR0 {:#x}, EFER {:#x}, RFLAGS {:#x})", handoff_name(h.kind),
+                            cpu.cr0, cpu.efer, cpu.rflags));
+}
+
+Outcome sentinel(const Handoff& h) {
+    if (is16(h)) return not_applicable("the 16-bit entry builds boot_params itself");
+    if (!h.header_found) return no_header(h);
+    const auto value = h.field(bp::BP_SENTINEL, 1);
+    if (value != 0) return fail(fmt::format("sentinel is {:#x}: boot_params was not zeroed before the header was copied", value),
+                                {h.base + bp::BP_SENTINEL});
+    return pass("sentinel is 0", {h.base + bp::BP_SENTINEL});
+}
+
+struct E820Entry {
+    std::uint64_t addr, size;
+    std::uint32_t type;
+};
+std::vector<E820Entry> e820_entries(const Handoff& h) {
+    std::vector<E820Entry> entries;
+    const std::uint64_t count = std::min<std::uint64_t>(h.field(bp::BP_E820_ENTRIES, 1), bp::E820_MAX_ENTRIES_ZP);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t at = bp::BP_E820_TABLE + i * bp::E820_ENTRY_SIZE;
+        entries.push_back({h.field(at, 8), h.field(at + 8, 8), static_cast<std::uint32_t>(h.field(at + 16, 4))});
+    }
+    return entries;
+}
+
+Outcome e820_valid(const Handoff& h) {
+    if (!h.has_e820()) return not_applicable("boot_params carries no E820 table");
+    const auto count = h.field(bp::BP_E820_ENTRIES, 1);
+    if (count > bp::E820_MAX_ENTRIES_ZP) return fail(fmt::format("e820_entries = {} > {}", count, bp::E820_MAX_ENTRIES_ZP));
+    const auto entries = e820_entries(h);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
+        if (e.size == 0 || e.addr + e.size < e.addr || e.type == 0)
+            return fail(fmt::format("entry {} [{:#x}, +{:#x}) type {} is invalid", i, e.addr, e.size, e.type), {e.addr});
+        if (i > 0 && e.addr < entries[i - 1].addr + entries[i - 1].size)
+            return fail(fmt::format("entry {} at {:#x} is unsorted or overlaps entry {}", i, e.addr, i - 1), {e.addr});
+    }
+    return pass(fmt::format("{} entries, sorted, non-overlapping", entries.size()));
+}
+
+Outcome e820_consistent(const Handoff& h) {
+    if (!h.has_e820()) return not_applicable("boot_params carries no E820 table");
+    RangeSet dumped;
+    for (const auto& range : h.snap.ram) dumped.add(range.phys, range.end());
+    for (const auto& e : e820_entries(h))
+        if (e.type == bp::E820_TYPE_RAM && !dumped.contains(e.addr, e.size))
+            return fail(fmt::format("E820 RAM [{:#x}, {:#x}) is not RAM in the snapshot", e.addr, e.addr + e.size), {e.addr});
+    return pass("every E820 RAM entry is RAM in the snapshot");
+}
+
+Outcome identity_map(const Handoff& h) {
+    if (!is64(h)) return not_applicable("only the 64-bit entry runs with paging");
+    if (!h.header_found) return no_header(h);
+    if (!h.walk) return fail("no page tables");
+    const std::uint64_t init_size = h.in.kernel.init_size;
+    std::vector<Placed> needed = {{"kernel [load, +init_size)", h.load_address, init_size},
+                                  {"[pref_address, +init_size)", h.in.kernel.pref_address, init_size},
+                                  {"zero page", h.base, bp::BP_SIZE}};
+    if (const auto cmdline = read_cmdline(h)) needed.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
+    for (const auto& range : needed)
+        if (!identity_mapped(h.walk->mappings, range.start, range.size))
+            return fail(fmt::format("{} [{:#x}, {:#x}) is not identity mapped", range.name, range.start, range.start + range.size),
+                        {range.start});
+    return pass(fmt::format("identity map covers kernel, pref_address window, zero page and command line ({} levels)", h.walk->levels),
+                {h.load_address, h.in.kernel.pref_address, h.base});
+}
+
+// Where find_trampoline_placement() (arch/x86/boot/compressed/pgtable_64.c) puts it.
+std::uint64_t trampoline_address(const Handoff& h) {
+    std::uint64_t bios_start = 0, ebda_start = 0;
+    const auto signature = h.field(BP_EFI_LOADER_SIGNATURE, 4);
+    if (signature != EFI32_LOADER_SIGNATURE && signature != EFI64_LOADER_SIGNATURE) {
+        ebda_start = std::uint64_t(h.snap.u16(BDA_EBDA_SEGMENT).value_or(0)) << 4;
+        bios_start = std::uint64_t(h.snap.u16(BDA_BASE_MEMORY_KIB).value_or(0)) << 10;
+    }
+    if (bios_start < TRAMPOLINE_BIOS_START_MIN || bios_start > TRAMPOLINE_BIOS_START_MAX) bios_start = TRAMPOLINE_BIOS_START_MAX;
+    if (ebda_start > TRAMPOLINE_BIOS_START_MIN && ebda_start < bios_start) bios_start = ebda_start;
+    bios_start &= ~(PAGE_4K - 1);
+    const auto entries = e820_entries(h);
+    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+        std::uint64_t candidate = bios_start;
+        if (bios_start <= e->addr || e->type != bp::E820_TYPE_RAM) continue;
+        if (bios_start > e->addr + e->size) candidate = e->addr + e->size;
+        candidate &= ~(PAGE_4K - 1);
+        if (candidate - TRAMPOLINE_SIZE < e->addr) continue;
+        if (candidate - TRAMPOLINE_SIZE > bios_start) break;
+        bios_start = candidate;
+        break;
+    }
+    return bios_start - TRAMPOLINE_SIZE;
+}
+
+Outcome trampoline(const Handoff& h) {
+    if (is16(h)) return not_applicable("the 16-bit entry's E820 table is not known at the hand-off");
+    if (!h.header_found) return no_header(h);
+    const std::uint64_t at = trampoline_address(h);
+    for (const auto& object : placed_objects(h, true))
+        if (overlaps(object.start, object.size, at, TRAMPOLINE_SIZE))
+            return fail(fmt::format("{} [{:#x}, {:#x}) lies in the decompressor's trampoline [{:#x}, {:#x})", object.name, object.start,
+                                    object.start + object.size, at, at + TRAMPOLINE_SIZE),
+                        {object.start, at});
+    return pass(fmt::format("trampoline area [{:#x}, {:#x}) holds nothing of the loader's", at, at + TRAMPOLINE_SIZE), {at});
+}
+
+// Rule ids, functions and the boot.rst statements they check.
+struct RuleDef {
+    const char* id;
+    const char* citation;
+    Outcome (*check)(const Handoff&);
+};
+const RuleDef RULE_DEFS[] = {
+    {"R01", "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", header_magic},
+    {"R02", "The real-mode kernel (boot sector + setup) is loaded unmodified; the loader writes only the fields marked write/modify",
+     setup_identical},
+    {"R03", "X as low as the loader permits, X+0x10000 below the top of low memory (16-byte aligned segment base)", setup_base},
+    {"R04", "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", heap},
+    {"R05", "The command line is NUL-terminated, at most cmdline_size bytes; between the heap end and 0xA0000 (16-bit) or below 4 GiB",
+     cmdline_placement},
+    {"R06", "cmd_line_ptr: the kernel command line the loader was asked to pass", cmdline_content},
+    {"R07", "type_of_loader: obligatory; a loader without an assigned id writes 0xFF", loader_type},
+    {"R08", "The protected-mode kernel is loaded at its load address (code32_start / the entry), byte-identical", kernel_identical},
+    {"R09", "ramdisk_image/ramdisk_size: the initial ramdisk as loaded", initrd_identical},
+    {"R10", "The initrd should be page aligned", initrd_aligned},
+    {"R11", "The initrd lies in memory the BIOS reports usable (E820 / base memory)", initrd_usable},
+    {"R12", "initrd_addr_max: the maximum address that may be occupied by the initial ramdisk", initrd_below_max},
+    {"R13", "init_size: linear memory the kernel needs from its start address for decompression; keep the initrd out of it",
+     initrd_outside_decompression},
+    {"R14", "The setup/boot_params, command line, kernel, initrd and page tables do not overlap", no_overlaps},
+    {"R15",
+     "16-bit: CS = (X>>4)+0x20, IP = 0, DS = ES = SS = X>>4; 32/64-bit: CS = __BOOT_CS (0x10), DS = ES = SS = __BOOT_DS (0x18), 4G "
+     "flat",
+     segments},
+    {"R16", "16-bit: SP inside the heap/stack; 32-bit: %esi = boot_params, %ebp = %edi = %ebx = 0; 64-bit: %rsi = boot_params",
+     registers},
+    {"R17", "Interrupts disabled; real mode / 32-bit protected mode with paging off / 64-bit mode with paging on", cpu_mode},
+    {"R18", "sentinel: zero in a boot_params the loader zeroed before copying the setup header", sentinel},
+    {"R19", "e820_table: e820_entries valid entries, sorted, non-overlapping", e820_valid},
+    {"R20", "The E820 RAM entries exist as RAM", e820_consistent},
+    {"R21", "64-bit: the range with init_size from the kernel's start, the zero page and the command line are identity mapped",
+     identity_map},
+    {"R22", "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)", trampoline},
+};
+
+RuleResult run(const RuleDef& def, const Handoff& h) {
+    Outcome outcome = def.check(h);
+    return RuleResult{def.id, outcome.status, std::move(outcome.addresses), std::move(outcome.message), def.citation};
+}
+
+}  // namespace
+
+const char* status_name(Status status) {
+    switch (status) {
+        case Status::pass: return "PASS";
+        case Status::fail: return "FAIL";
+        case Status::not_applicable: break;
+    }
+    return "N/A";
+}
+
+// --- RangeSet ---------------------------------------------------------------------
+
+void RangeSet::add(std::uint64_t start, std::uint64_t end) {
+    if (start >= end) return;
+    std::vector<Range> merged;
+    for (const Range& r : ranges_) {
+        if (r.end < start || r.start > end) {
+            merged.push_back(r);
+        } else {
+            start = std::min(start, r.start);
+            end = std::max(end, r.end);
+        }
+    }
+    merged.push_back({start, end});
+    std::sort(merged.begin(), merged.end(), [](const Range& a, const Range& b) { return a.start < b.start; });
+    ranges_ = std::move(merged);
+}
+
+void RangeSet::remove(std::uint64_t start, std::uint64_t end) {
+    std::vector<Range> kept;
+    for (const Range& r : ranges_) {
+        if (r.start < start) kept.push_back({r.start, std::min(r.end, start)});
+        if (r.end > end) kept.push_back({std::max(r.start, end), r.end});
+    }
+    ranges_.clear();
+    for (const Range& r : kept)
+        if (r.start < r.end) ranges_.push_back(r);
+}
+
+bool RangeSet::contains(std::uint64_t start, std::uint64_t len) const {
+    if (len == 0) return true;
+    if (start + len < start) return false;
+    return std::any_of(ranges_.begin(), ranges_.end(), [&](const Range& r) { return r.start <= start && start + len <= r.end; });
+}
+
+// --- kernel file ------------------------------------------------------------------
+
+KernelImage parse_kernel(std::vector<std::uint8_t> bytes) {
+    KernelImage k;
+    if (bytes.size() < bp::HDR_KERNEL_INFO_OFFSET + 4) throw InputError("kernel file is too short to be a bzImage");
+    if (load_le<std::uint32_t>(&bytes[bp::HDR_HEADER]) != bp::HDRS_MAGIC) throw InputError("kernel file has no \"HdrS\" header");
+    k.version = load_le<std::uint16_t>(&bytes[bp::HDR_VERSION]);
+    if (k.version < bp::PROTOCOL_MIN) throw InputError(fmt::format("kernel protocol {:#x} is older than 2.02", k.version));
+    std::uint64_t sects = bytes[bp::HDR_SETUP_SECTS];
+    if (sects == 0) sects = bp::SETUP_SECTS_DEFAULT;
+    k.setup_size = (sects + 1) * bp::SECTOR_SIZE;
+    if (k.setup_size >= bytes.size()) throw InputError("kernel file is shorter than its setup_sects claim");
+    k.header_end = bp::HDR_HEADER + bytes[bp::HDR_JUMP + 1];
+    if (k.header_end > k.setup_size) throw InputError("kernel setup header runs past the setup");
+    k.cmdline_size = k.version >= bp::PROTOCOL_2_06 ? load_le<std::uint32_t>(&bytes[bp::HDR_CMDLINE_SIZE]) : bp::CMDLINE_SIZE_PRE_2_06;
+    if (k.version >= bp::PROTOCOL_2_10) {
+        k.pref_address = load_le<std::uint64_t>(&bytes[bp::HDR_PREF_ADDRESS]);
+        k.init_size = load_le<std::uint32_t>(&bytes[bp::HDR_INIT_SIZE]);
+    } else {
+        k.pref_address = bp::BZIMAGE_LOAD_ADDR;
+    }
+    k.bytes = std::move(bytes);
+    return k;
+}
+
+// --- Handoff ----------------------------------------------------------------------
+
+std::uint64_t Handoff::field(std::uint64_t offset, int size) const {
+    if (offset + size > header.size()) return 0;
+    std::uint64_t value = 0;
+    for (int i = 0; i < size; ++i) value |= std::uint64_t(header[offset + i]) << (8 * i);
+    return value;
+}
+
+std::uint64_t Handoff::cmdline_address() const {
+    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_CMD_LINE_PTR, 4);
+    return field(bp::HDR_CMD_LINE_PTR, 4) | (high << 32);
+}
+std::uint64_t Handoff::initrd_address() const {
+    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_IMAGE, 4);
+    return field(bp::HDR_RAMDISK_IMAGE, 4) | (high << 32);
+}
+std::uint64_t Handoff::initrd_size() const {
+    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_SIZE, 4);
+    return field(bp::HDR_RAMDISK_SIZE, 4) | (high << 32);
+}
+bool Handoff::has_e820() const { return kind != HandoffKind::real16 && header_found && field(bp::BP_E820_ENTRIES, 1) > 0; }
+
+namespace {
+HandoffKind kind_from_cpu(const CpuState& cpu) {
+    if (!(cpu.cr0 & CR0_PE)) return HandoffKind::real16;
+    if (cpu.efer & EFER_LMA) return HandoffKind::long64;
+    return HandoffKind::prot32;
+}
+
+std::uint64_t low_memory_top(const Snapshot& snap) {
+    std::uint64_t top = LOW_MEMORY_LIMIT;
+    const std::uint64_t base_memory = std::uint64_t(snap.u16(BDA_BASE_MEMORY_KIB).value_or(0)) * 1024;
+    const std::uint64_t ebda = std::uint64_t(snap.u16(BDA_EBDA_SEGMENT).value_or(0)) << 4;
+    if (base_memory != 0) top = std::min(top, base_memory);
+    if (ebda != 0) top = std::min(top, ebda);
+    return top;
+}
+}  // namespace
+
+Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
+    Handoff h(snap, in);
+    h.kind = snap.handoff != HandoffKind::unknown ? snap.handoff : kind_from_cpu(snap.cpu);
+    const CpuState& cpu = snap.cpu;
+    switch (h.kind) {
+        case HandoffKind::real16: h.base = cpu.cs.base >= bp::SETUP_ENTRY_OFFSET ? cpu.cs.base - bp::SETUP_ENTRY_OFFSET : 0; break;
+        case HandoffKind::prot32: h.base = cpu.rsi & 0xffffffff; break;
+        default: h.base = cpu.rsi; break;
+    }
+    const std::uint64_t span = h.kind == HandoffKind::real16 ? in.kernel.setup_size : bp::BP_SIZE;
+    if (auto bytes = snap.read_phys(h.base, span)) {
+        h.header = std::move(*bytes);
+        h.header_found = h.field(bp::HDR_HEADER, 4) == bp::HDRS_MAGIC;
+    }
+    switch (h.kind) {
+        case HandoffKind::real16: h.load_address = h.field(bp::HDR_CODE32_START, 4); break;
+        case HandoffKind::prot32: h.load_address = cpu.rip & 0xffffffff; break;
+        default: h.load_address = cpu.rip - ENTRY_64_OFFSET; break;
+    }
+    h.low_memory_top = low_memory_top(snap);
+
+    // Usable RAM: the dump's RAM, cut to the E820 RAM entries when there are
+    // some, without the BIOS areas below 4 KiB and from low memory top to 1 MiB.
+    for (const auto& range : snap.ram) h.usable_ram.add(range.phys, range.end());
+    if (h.has_e820()) {
+        RangeSet e820_ram;
+        for (const auto& e : e820_entries(h))
+            if (e.type == bp::E820_TYPE_RAM) e820_ram.add(e.addr, e.addr + e.size);
+        RangeSet both;
+        for (const auto& a : h.usable_ram.ranges())
+            for (const auto& b : e820_ram.ranges()) both.add(std::max(a.start, b.start), std::min(a.end, b.end));
+        h.usable_ram = both;
+    }
+    h.usable_ram.remove(0, BIOS_RESERVED_END);
+    h.usable_ram.remove(h.low_memory_top, ONE_MIB);
+
+    if (h.kind == HandoffKind::long64) h.walk = walk_page_tables(snap);
+    return h;
+}
+
+const std::vector<Rule>& all_rules() {
+    static const std::vector<Rule> rules = [] {
+        std::vector<Rule> list;
+        for (const RuleDef& def : RULE_DEFS) list.push_back(Rule{def.id, def.citation});
+        return list;
+    }();
+    return rules;
+}
+
+std::vector<RuleResult> verify(const Snapshot& snap, const VerifyInputs& in) {
+    const Handoff h = analyse(snap, in);
+    std::vector<RuleResult> results;
+    for (const RuleDef& def : RULE_DEFS) results.push_back(run(def, h));
+    return results;
+}
+
+RuleResult check_rule(const std::string& id, const Handoff& handoff) {
+    for (const RuleDef& def : RULE_DEFS)
+        if (id == def.id) return run(def, handoff);
+    throw std::out_of_range("no rule " + id);
+}
+
+}  // namespace bzcheck
