@@ -35,8 +35,9 @@ enum class HandoffKind : std::uint32_t {
 };
 
 // A segment register or descriptor-table register, as QEMUCPUSegment has it.
-// `flags` is the descriptor's attribute word as QEMU keeps it (bits 8..23 of
-// the descriptor's high dword); gdt/idt use only base and limit.
+// `flags` holds the attribute bits of the descriptor's high dword (bits 8..23:
+// type, S, DPL, P, AVL, L, D/B, G); read_snapshot masks QEMU's raw value with
+// SEGMENT_FLAGS_MASK. gdt/idt use only base and limit.
 struct Segment {
     std::uint32_t selector = 0;
     std::uint32_t limit = 0;
@@ -108,6 +109,12 @@ inline constexpr std::uint64_t EFER_LME = 1u << 8;
 inline constexpr std::uint64_t EFER_LMA = 1u << 10;
 inline constexpr std::uint64_t EFER_NXE = 1u << 11;
 inline constexpr std::uint64_t RFLAGS_IF = 1u << 9;
+inline constexpr std::uint32_t SEGMENT_FLAGS_MASK = 0x00ffff00;
+inline constexpr std::uint32_t SEG_CODE = 1u << 11;      // type: code (else data)
+inline constexpr std::uint32_t SEG_READ_WRITE = 1u << 9; // code: readable; data: writable
+inline constexpr std::uint32_t SEG_PRESENT = 1u << 15;
+inline constexpr std::uint32_t SEG_LONG = 1u << 21;      // L: 64-bit code
+inline constexpr std::uint32_t SEG_DB = 1u << 22;        // D/B: 32-bit
 
 const char* handoff_name(HandoffKind kind);  // "16-bit", "32-bit", "64-bit", "unknown"
 
