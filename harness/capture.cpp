@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <csignal>
+#include <filesystem>
 #include <fmt/core.h>
 #include <fstream>
 #include <iterator>
@@ -82,16 +83,21 @@ void validate(const CaptureOptions& o) {
             throw std::invalid_argument(fmt::format("cannot read {}", *path));
 }
 
+// Absolute, so that the command line recorded in the snapshot means something.
+std::string absolute_path(const std::string& path) {
+    return path.empty() ? path : std::filesystem::absolute(path).string();
+}
+
 std::unique_ptr<EmulatorSession> start_session(const CaptureOptions& o, std::uint64_t memory_bytes,
                                                const TempDir& work, const Deadline& deadline) {
     if (o.emulator == "bochs") {
-        BochsConfig config{o.image, memory_bytes, o.cpu};
+        BochsConfig config{absolute_path(o.image), memory_bytes, o.cpu};
         return std::make_unique<BochsSession>(config, work, deadline);
     }
     QemuConfig config;
-    config.image = o.image;
-    config.kernel = o.qemu_kernel;
-    config.initrd = o.initrd;
+    config.image = absolute_path(o.image);
+    config.kernel = absolute_path(o.qemu_kernel);
+    config.initrd = absolute_path(o.initrd);
     config.cmdline = o.cmdline;
     config.memory_bytes = memory_bytes;
     config.cpu = o.cpu;

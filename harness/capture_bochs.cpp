@@ -24,12 +24,16 @@ constexpr const char* VGA_BIOS_IMAGE = "/usr/share/vgabios/vgabios.bin";
 // laid out as QEMU's dump of a pc machine has it.
 constexpr std::uint64_t LOW_RAM_END = 0xA0000;
 constexpr std::uint64_t UPPER_AREA_START = 0xC0000;
-// Segment attribute bits QEMU keeps (type, S, DPL, P, AVL, L, D/B, G): the
-// descriptor's high dword without base and limit bits.
-constexpr std::uint32_t SEGMENT_FLAGS_MASK = 0x00F0FF00;
+// Segment attribute bits as QEMU keeps them: the descriptor's high dword
+// without its base bytes (type, S, DPL, P, limit 19:16, AVL, L, D/B, G).
+constexpr std::uint32_t SEGMENT_FLAGS_MASK = 0x00FFFF00;
 constexpr std::uint32_t DESCRIPTOR_G = 1u << 23;
 constexpr std::uint32_t PAGE_SHIFT = 12;
 constexpr std::uint32_t PAGE_OFFSET_MASK = (1u << PAGE_SHIFT) - 1;
+// After Bochs closes its output: how long it may take to exit, and how much
+// of what it said last goes into the error message.
+constexpr auto BOCHS_EXIT_GRACE = std::chrono::seconds(2);
+constexpr std::size_t LAST_WORDS_LINES = 3;
 
 std::uint64_t hex_value(const std::string& text) { return std::stoull(text, nullptr, 16); }
 
@@ -50,10 +54,20 @@ bool ends_with_prompt(const std::string& text) {
     return std::regex_search(text, prompt);
 }
 
-std::string last_lines(const std::string& text, std::size_t count) {
-    std::size_t pos = text.size();
-    for (std::size_t i = 0; i < count && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-    return text.substr(pos == std::string::npos ? 0 : pos);
+// The last `count` lines of Bochs's output that say something, joined with
+// " | " for a one-line message (Bochs frames its exit reason in "===" rules).
+std::string last_words(const std::string& text, std::size_t count) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of("= ") != std::string::npos) lines.push_back(line);
+    }
+    std::string out;
+    for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+        out += (out.empty() ? "" : " | ") + lines[i];
+    return out;
 }
 
 }  // namespace
@@ -202,9 +216,9 @@ std::string BochsSession::wait_for_prompt(const std::string& what) {
         read_until(from_bochs_, pending_, deadline_, what, ends_with_prompt);
     } catch (const CaptureError& e) {
         if (deadline_.expired()) throw CaptureError(fmt::format("timed out waiting for {}", what));
-        bochs_->has_exited();
-        throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words:{}", bochs_->exit_description(),
-                                       what, last_lines(pending_, 3)));
+        bochs_->wait_exited(BOCHS_EXIT_GRACE);
+        throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words: {}", bochs_->exit_description(),
+                                       what, last_words(pending_, LAST_WORDS_LINES)));
     }
     std::string output;
     output.swap(pending_);
@@ -247,7 +261,7 @@ RamRange BochsSession::dump_range(std::uint64_t start, std::uint64_t end) {
     const std::string out = command(fmt::format("writemem \"{}\" {:#x} {:#x}", file, start, end - start));
     if (out.find("error") != std::string::npos)
         throw CaptureError(fmt::format("Bochs cannot read RAM {:#x}-{:#x} (linear: is it identity-mapped?): {}", start,
-                                       end, last_lines(out, 2)));
+                                       end, last_words(out, 2)));
     RamRange range;
     range.phys = start;
     range.bytes.resize(end - start);

@@ -22,6 +22,8 @@ constexpr std::uint64_t MiB = 1024 * 1024;
 constexpr const char* QEMU_BINARY = "qemu-system-x86_64";
 constexpr const char* LOOPBACK = "127.0.0.1";
 constexpr auto CONNECT_RETRY_INTERVAL = std::chrono::milliseconds(50);
+// After the gdbstub connection ends: how long QEMU may take to exit.
+constexpr auto QEMU_EXIT_GRACE = std::chrono::seconds(2);
 
 // QEMU option values are comma-separated: a literal comma is doubled.
 std::string qemu_escape(const std::string& value) {
@@ -275,9 +277,9 @@ void QemuSession::wait_for_stop(const std::string& command) {
     try {
         reply = gdb_->request(command);
     } catch (const CaptureError& e) {
-        if (qemu_->has_exited())
-            throw CaptureError(fmt::format("QEMU {} before the hand-off", qemu_->exit_description()));
         if (deadline_.expired()) throw CaptureError("timed out before the guest reached a hand-off");
+        if (qemu_->wait_exited(QEMU_EXIT_GRACE))
+            throw CaptureError(fmt::format("QEMU {} before the hand-off", qemu_->exit_description()));
         throw;
     }
     // 'T'/'S' = stopped by a signal (SIGTRAP at a breakpoint); 'W'/'X' = ended.

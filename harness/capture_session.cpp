@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -78,6 +79,13 @@ bool ChildProcess::has_exited() {
         reaped_ = true;
         ::kill(-pid_, SIGKILL);  // anything it left in its group
     }
+    return reaped_;
+}
+
+bool ChildProcess::wait_exited(std::chrono::milliseconds limit) {
+    constexpr auto poll_interval = std::chrono::milliseconds(20);
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!has_exited() && std::chrono::steady_clock::now() < end) std::this_thread::sleep_for(poll_interval);
     return reaped_;
 }
 

@@ -53,6 +53,8 @@ public:
 
     // True once the process has exited (reaps it); exit_description() says how.
     bool has_exited();
+    // Waits up to `limit` for it to exit (after it closed its output, say).
+    bool wait_exited(std::chrono::milliseconds limit);
     std::string exit_description() const;
 
 private:
