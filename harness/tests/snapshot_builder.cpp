@@ -1,0 +1,220 @@
+// snapshot_builder.cpp - see snapshot_builder.h.
+#include "snapshot_builder.h"
+
+#include "bootproto.h"
+#include "bytes.h"
+
+#include <stdexcept>
+
+namespace bzcheck::testing {
+namespace bp = bootproto;
+
+namespace {
+constexpr std::uint64_t BDA_EBDA_SEGMENT = 0x40E;
+constexpr std::uint64_t BDA_BASE_MEMORY_KIB = 0x413;
+constexpr std::uint16_t PROTOCOL_VERSION = 0x020F;
+constexpr std::uint8_t HEADER_JUMP_DISPLACEMENT = 0x6A;  // header ends at 0x26C, as in 6.x kernels
+constexpr std::uint32_t INITRD_ADDR_MAX = 0x7fffffff;
+constexpr std::uint32_t CMDLINE_SIZE = 2047;
+constexpr std::uint8_t FILE_SENTINEL = 0xff;
+constexpr std::uint16_t HEAP_END_PTR = 0xFE00;
+constexpr std::uint64_t FLAT_LIMIT = 0xffffffff;
+constexpr std::uint32_t SEG_S = 1u << 12;  // code/data (not system) descriptor
+constexpr std::uint32_t CODE_FLAGS = SEG_CODE | SEG_READ_WRITE | SEG_PRESENT | SEG_S;
+constexpr std::uint32_t DATA_FLAGS = SEG_READ_WRITE | SEG_PRESENT | SEG_S;
+constexpr std::uint64_t PTE_P_RW = 0x3;
+constexpr std::uint64_t PTE_PS = 0x80;
+constexpr std::uint64_t RFLAGS_RESERVED = 0x2;
+
+void write_le(std::vector<std::uint8_t>& bytes, std::uint64_t offset, std::uint64_t value, int size) {
+    for (int i = 0; i < size; ++i) bytes.at(offset + i) = static_cast<std::uint8_t>(value >> (8 * i));
+}
+
+// The loader's share of the setup header: what a correct loader writes.
+void write_loader_fields(std::vector<std::uint8_t>& hdr, std::uint64_t cmdline, bool heap) {
+    write_le(hdr, bp::HDR_TYPE_OF_LOADER, bp::TYPE_OF_LOADER_UNDEF, 1);
+    write_le(hdr, bp::HDR_LOADFLAGS, bp::LOADED_HIGH | (heap ? bp::CAN_USE_HEAP : 0), 1);
+    write_le(hdr, bp::HDR_HEAP_END_PTR, heap ? HEAP_END_PTR : 0, 2);
+    write_le(hdr, bp::HDR_CMD_LINE_PTR, cmdline, 4);
+    write_le(hdr, bp::HDR_RAMDISK_IMAGE, INITRD_ADDR, 4);
+    write_le(hdr, bp::HDR_RAMDISK_SIZE, INITRD_SIZE, 4);
+    write_le(hdr, bp::HDR_VID_MODE, bp::VID_MODE_NORMAL, 2);
+}
+
+void place_common(Snapshot& snap, const VerifyInputs& in) {
+    const auto& k = in.kernel.bytes;
+    poke(snap, KERNEL_LOAD, std::vector<std::uint8_t>(k.begin() + static_cast<std::ptrdiff_t>(in.kernel.setup_size), k.end()));
+    poke(snap, INITRD_ADDR, *in.initrd);
+}
+
+// boot_params for the 32/64-bit entries: zeroed, header copied, loader
+// fields, E820 table matching empty_machine()'s RAM.
+void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
+    std::vector<std::uint8_t> zero_page(bp::BP_SIZE, 0);
+    std::copy(in.kernel.bytes.begin() + bp::BP_HDR, in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.header_end),
+              zero_page.begin() + bp::BP_HDR);
+    write_loader_fields(zero_page, CMDLINE_32_64, false);
+    write_le(zero_page, bp::HDR_CODE32_START, KERNEL_LOAD, 4);
+    const std::uint64_t e820[][3] = {{0, BASE_MEMORY_KIB * 1024, bp::E820_TYPE_RAM},
+                                     {0xF0000, 0x10000, bp::E820_TYPE_RESERVED},
+                                     {0x100000, RAM_TOP - 0x100000, bp::E820_TYPE_RAM}};
+    write_le(zero_page, bp::BP_E820_ENTRIES, std::size(e820), 1);
+    for (std::size_t i = 0; i < std::size(e820); ++i) {
+        const std::uint64_t at = bp::BP_E820_TABLE + i * bp::E820_ENTRY_SIZE;
+        write_le(zero_page, at, e820[i][0], 8);
+        write_le(zero_page, at + 8, e820[i][1], 8);
+        write_le(zero_page, at + 16, e820[i][2], 4);
+    }
+    poke(snap, BOOT_PARAMS, zero_page);
+    poke_string(snap, CMDLINE_32_64, *in.cmdline);
+    place_common(snap, in);
+}
+
+Segment flat(std::uint32_t selector, std::uint32_t flags) { return Segment{selector, FLAT_LIMIT, flags, 0}; }
+}  // namespace
+
+std::vector<std::uint8_t> make_kernel_file() {
+    const std::uint64_t setup_size = (KERNEL_SETUP_SECTS + 1) * bp::SECTOR_SIZE;
+    std::vector<std::uint8_t> k(setup_size + KERNEL_PAYLOAD_SIZE);
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(i * 7 + 3);  // recognisable filler
+    write_le(k, bp::BP_SENTINEL, FILE_SENTINEL, 1);
+    write_le(k, bp::HDR_SETUP_SECTS, KERNEL_SETUP_SECTS, 1);
+    write_le(k, bp::HDR_BOOT_FLAG, bp::BOOT_FLAG_MAGIC, 2);
+    write_le(k, bp::HDR_JUMP, 0xEB, 1);
+    write_le(k, bp::HDR_JUMP + 1, HEADER_JUMP_DISPLACEMENT, 1);
+    write_le(k, bp::HDR_HEADER, bp::HDRS_MAGIC, 4);
+    write_le(k, bp::HDR_VERSION, PROTOCOL_VERSION, 2);
+    write_le(k, bp::HDR_TYPE_OF_LOADER, 0, 1);
+    write_le(k, bp::HDR_LOADFLAGS, bp::LOADED_HIGH, 1);
+    write_le(k, bp::HDR_CODE32_START, KERNEL_LOAD, 4);
+    for (auto field : {bp::HDR_RAMDISK_IMAGE, bp::HDR_RAMDISK_SIZE, bp::HDR_CMD_LINE_PTR}) write_le(k, field, 0, 4);
+    write_le(k, bp::HDR_HEAP_END_PTR, 0, 2);
+    write_le(k, bp::HDR_INITRD_ADDR_MAX, INITRD_ADDR_MAX, 4);
+    write_le(k, bp::HDR_CMDLINE_SIZE, CMDLINE_SIZE, 4);
+    write_le(k, bp::HDR_XLOADFLAGS, bp::XLF_KERNEL_64, 2);
+    write_le(k, bp::HDR_PREF_ADDRESS, KERNEL_PREF_ADDRESS, 8);
+    write_le(k, bp::HDR_INIT_SIZE, KERNEL_INIT_SIZE, 4);
+    return k;
+}
+
+std::vector<std::uint8_t> make_initrd_file() {
+    std::vector<std::uint8_t> initrd(INITRD_SIZE);
+    for (std::size_t i = 0; i < initrd.size(); ++i) initrd[i] = static_cast<std::uint8_t>(i * 13 + 1);
+    return initrd;
+}
+
+VerifyInputs make_inputs() {
+    VerifyInputs in;
+    in.kernel = parse_kernel(make_kernel_file());
+    in.initrd = make_initrd_file();
+    in.cmdline = CMDLINE;
+    return in;
+}
+
+Snapshot empty_machine() {
+    Snapshot snap;
+    snap.ram.push_back(RamRange{0, std::vector<std::uint8_t>(LOW_RAM_TOP, 0)});
+    snap.ram.push_back(RamRange{0x100000, std::vector<std::uint8_t>(RAM_TOP - 0x100000, 0)});
+    poke16(snap, BDA_BASE_MEMORY_KIB, BASE_MEMORY_KIB);
+    poke16(snap, BDA_EBDA_SEGMENT, EBDA_SEGMENT);
+    snap.has_bzcheck_note = true;
+    snap.efer_known = true;
+    snap.emulator = "synthetic";
+    return snap;
+}
+
+Snapshot make_handoff16(const VerifyInputs& in) {
+    Snapshot snap = empty_machine();
+    snap.handoff = HandoffKind::real16;
+    std::vector<std::uint8_t> setup(in.kernel.bytes.begin(), in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.setup_size));
+    const std::uint64_t cmdline = SETUP_X + bp::SETUP_CMDLINE_OFFSET;
+    write_loader_fields(setup, cmdline, true);
+    poke(snap, SETUP_X, setup);
+    poke_string(snap, cmdline, *in.cmdline);
+    place_common(snap, in);
+
+    CpuState& cpu = snap.cpu;
+    const std::uint32_t seg = SETUP_X >> 4;
+    cpu.cs = Segment{seg + 0x20, 0xffff, CODE_FLAGS, SETUP_X + bp::SETUP_ENTRY_OFFSET};
+    cpu.ds = cpu.es = cpu.ss = cpu.fs = cpu.gs = Segment{seg, 0xffff, DATA_FLAGS, SETUP_X};
+    cpu.rip = 0;
+    cpu.rsp = HEAP_END_PTR;
+    cpu.rflags = RFLAGS_RESERVED;
+    cpu.cr0 = 0x10;  // ET only: real mode
+    return snap;
+}
+
+Snapshot make_handoff32(const VerifyInputs& in) {
+    Snapshot snap = empty_machine();
+    snap.handoff = HandoffKind::prot32;
+    place_boot_params(snap, in);
+    CpuState& cpu = snap.cpu;
+    cpu.cs = flat(0x10, CODE_FLAGS | SEG_DB);
+    cpu.ds = cpu.es = cpu.ss = flat(0x18, DATA_FLAGS | SEG_DB);
+    cpu.rsi = BOOT_PARAMS;
+    cpu.rip = KERNEL_LOAD;
+    cpu.rflags = RFLAGS_RESERVED;
+    cpu.cr0 = CR0_PE | 0x10;
+    return snap;
+}
+
+Snapshot make_handoff64(const VerifyInputs& in, bool la57) {
+    Snapshot snap = empty_machine();
+    snap.handoff = HandoffKind::long64;
+    place_boot_params(snap, in);
+    // Identity map of the first GiB with 2 MiB pages: PML4 -> PDPT -> PD.
+    const std::uint64_t pdpt = PML4_ADDR + PAGE_4K, pd = PML4_ADDR + 2 * PAGE_4K;
+    poke64(snap, PML4_ADDR, pdpt | PTE_P_RW);
+    poke64(snap, pdpt, pd | PTE_P_RW);
+    for (std::uint64_t i = 0; i < 512; ++i) poke64(snap, pd + i * 8, (i * PAGE_2M) | PTE_P_RW | PTE_PS);
+    if (la57) poke64(snap, PML5_ADDR, PML4_ADDR | PTE_P_RW);
+
+    CpuState& cpu = snap.cpu;
+    cpu.cs = flat(0x10, CODE_FLAGS | SEG_LONG);
+    cpu.ds = cpu.es = cpu.ss = flat(0x18, DATA_FLAGS | SEG_DB);
+    cpu.rsi = BOOT_PARAMS;
+    cpu.rip = KERNEL_LOAD + 0x200;
+    cpu.rflags = RFLAGS_RESERVED;
+    cpu.cr0 = CR0_PE | CR0_PG | 0x10;
+    cpu.cr3 = la57 ? PML5_ADDR : PML4_ADDR;
+    cpu.cr4 = CR4_PAE | (la57 ? CR4_LA57 : 0);
+    cpu.efer = EFER_LME | EFER_LMA;
+    return snap;
+}
+
+void poke(Snapshot& snap, std::uint64_t addr, const std::vector<std::uint8_t>& bytes) {
+    for (auto& range : snap.ram) {
+        if (addr >= range.phys && addr + bytes.size() <= range.end()) {
+            std::copy(bytes.begin(), bytes.end(), range.bytes.begin() + static_cast<std::ptrdiff_t>(addr - range.phys));
+            return;
+        }
+    }
+    throw std::logic_error("poke outside the synthetic RAM");
+}
+void poke8(Snapshot& snap, std::uint64_t addr, std::uint8_t value) { poke(snap, addr, {value}); }
+void poke16(Snapshot& snap, std::uint64_t addr, std::uint16_t value) {
+    std::vector<std::uint8_t> b(2);
+    store_le(b.data(), value);
+    poke(snap, addr, b);
+}
+void poke32(Snapshot& snap, std::uint64_t addr, std::uint32_t value) {
+    std::vector<std::uint8_t> b(4);
+    store_le(b.data(), value);
+    poke(snap, addr, b);
+}
+void poke64(Snapshot& snap, std::uint64_t addr, std::uint64_t value) {
+    std::vector<std::uint8_t> b(8);
+    store_le(b.data(), value);
+    poke(snap, addr, b);
+}
+void poke_string(Snapshot& snap, std::uint64_t addr, const std::string& text) {
+    std::vector<std::uint8_t> b(text.begin(), text.end());
+    b.push_back(0);
+    poke(snap, addr, b);
+}
+
+Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in) {
+    return check_rule(id, analyse(snap, in)).status;
+}
+
+}  // namespace bzcheck::testing
