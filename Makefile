@@ -8,7 +8,7 @@ JOBS    ?= $(shell nproc)
 KERNEL  ?= cache/vmlinuz
 INITRD  ?= cache/initramfs.img
 CMDLINE ?= console=tty0 console=ttyS0
-HANDOFF ?= 16
+HANDOFF ?= 64
 LA57    ?= 0
 
 # Passed through the environment so that quotes in a command line survive.
