@@ -1,5 +1,6 @@
 #include "installer_test_support.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -57,6 +58,20 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
+}
+
+std::string difference(const Bytes& actual, const Bytes& expected) {
+    const std::size_t common = std::min(actual.size(), expected.size());
+    for (std::size_t i = 0; i < common; ++i) {
+        if (actual[i] != expected[i]) {
+            return "first difference at byte " + std::to_string(i) + ": " + std::to_string(actual[i]) +
+                   " instead of " + std::to_string(expected[i]);
+        }
+    }
+    if (actual.size() != expected.size()) {
+        return std::to_string(actual.size()) + " bytes instead of " + std::to_string(expected.size());
+    }
+    return "";
 }
 
 void write_file(const fs::path& path, const Bytes& bytes) {

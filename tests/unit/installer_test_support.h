@@ -45,6 +45,10 @@ private:
     fs::path dir_;
 };
 
+// "" when `actual` equals `expected`, else where they first differ. Compare big buffers
+// with CHECK(difference(a, b) == ""): Catch would print megabytes for a failed a == b.
+std::string difference(const Bytes& actual, const Bytes& expected);
+
 void write_file(const fs::path& path, const Bytes& bytes);
 Bytes read_file(const fs::path& path);
 

@@ -149,7 +149,7 @@ void check_boot_code(const Bytes& disk, std::uint64_t payload_lba) {
     Bytes expected_mbr = code.mbr;
     std::copy(mbr.begin() + df::MBR_PARAM_STAGE2_LBA, mbr.begin() + df::MBR_PARAM_STAGE2_SECTS + 2,
               expected_mbr.begin() + df::MBR_PARAM_STAGE2_LBA);
-    CHECK(mbr == expected_mbr);
+    CHECK(difference(mbr, expected_mbr) == "");
 
     Bytes stage2 = slice(disk, df::STAGE2_LBA * kSector, code.stage2.size());
     ByteView s(stage2);
@@ -159,7 +159,7 @@ void check_boot_code(const Bytes& disk, std::uint64_t payload_lba) {
     Bytes expected_stage2 = code.stage2;
     std::copy(stage2.begin() + df::S2_PARAM_PAYLOAD_LBA, stage2.begin() + df::S2_PARAM_SECTORS + 2,
               expected_stage2.begin() + df::S2_PARAM_PAYLOAD_LBA);
-    CHECK(stage2 == expected_stage2);
+    CHECK(difference(stage2, expected_stage2) == "");
 }
 
 // Run a refused install and check that it says why and left the image untouched.
@@ -170,7 +170,7 @@ void check_refused_unchanged(const Workspace& ws, const std::string& expected_me
     CHECK(r.exit_code == 1);
     CHECK_THAT(r.output, Catch::StartsWith("bzinstall: refused: ") && Catch::Contains(expected_message));
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
-    CHECK(read_file(ws.image) == before);
+    CHECK(difference(read_file(ws.image), before) == "");
 }
 
 }  // namespace
@@ -195,7 +195,7 @@ TEST_CASE("a new image has its table, boot code, header, CRCs and files in place
     CHECK(table[0].lba_count == kMiBSectors);
     CHECK(table_entry_bytes(disk, 0)[1] == 32);  // CHS head of LBA 2048, as fdisk writes it
     for (unsigned slot = 1; slot < df::MBR_PART_COUNT; ++slot) {
-        CHECK(table_entry_bytes(disk, slot) == Bytes(df::MBR_PART_ENTRY_SIZE, 0));
+        CHECK(difference(table_entry_bytes(disk, slot), Bytes(df::MBR_PART_ENTRY_SIZE, 0)) == "");
     }
     check_boot_code(disk, table[0].lba_start);
     check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "console=ttyS0 quiet", 0);
@@ -265,9 +265,9 @@ TEST_CASE("installing beside an ext2 partition leaves it and the table intact", 
     Bytes after = read_file(ws.image);
 
     CHECK(after.size() == before.size());
-    CHECK(partition_bytes(after, ext2_entry) == ext2);
+    CHECK(difference(partition_bytes(after, ext2_entry), ext2) == "");
     CHECK(disk_signature(after) == disk_signature(before));
-    CHECK(table_entry_bytes(after, 0) == table_entry_bytes(before, 0));
+    CHECK(difference(table_entry_bytes(after, 0), table_entry_bytes(before, 0)) == "");
     e2fsck_is_clean(ws.dir, partition_bytes(after, ext2_entry));
 
     PartitionTable table = read_partition_table(after);
@@ -290,13 +290,13 @@ TEST_CASE("installing beside an ext2 partition leaves it and the table intact", 
 
         Bytes disk = read_file(ws.image);
         PartitionTable now = read_partition_table(disk);
-        CHECK(table_entry_bytes(disk, 0) == table_entry_bytes(before, 0));
+        CHECK(difference(table_entry_bytes(disk, 0), table_entry_bytes(before, 0)) == "");
         CHECK(now[1].type == df::BZ_PART_TYPE);
         CHECK(now[1].lba_start == table[1].lba_start);
         CHECK_FALSE(now[2].used());
         CHECK_FALSE(now[3].used());
         check_payload(disk, now[1], ws.kernel_bytes, ws.initrd_bytes, "second", df::PF_HANDOFF64);
-        CHECK(partition_bytes(disk, ext2_entry) == ext2);
+        CHECK(difference(partition_bytes(disk, ext2_entry), ext2) == "");
         CHECK(disk_signature(disk) == disk_signature(before));
         CHECK(sfdisk_partitions(ws.image).size() == 2);
     }
@@ -329,8 +329,8 @@ TEST_CASE("a 0x7F partition without bzboot's magic is someone else's and stays",
     REQUIRE(ws.install().exit_code == 0);
     const Bytes after = read_file(ws.image);
     PartitionTable table = read_partition_table(after);
-    CHECK(table_entry_bytes(after, 0) == table_entry_bytes(before, 0));
-    CHECK(partition_bytes(after, table[0]) == partition_bytes(before, table[0]));
+    CHECK(difference(table_entry_bytes(after, 0), table_entry_bytes(before, 0)) == "");
+    CHECK(difference(partition_bytes(after, table[0]), partition_bytes(before, table[0])) == "");
     REQUIRE(table[1].type == df::BZ_PART_TYPE);
     CHECK(table[1].lba_start == 2 * kMiBSectors);
 }
@@ -388,8 +388,8 @@ TEST_CASE("a partition right after stage 2 is fine", "[image]") {
     REQUIRE(r.exit_code == 0);
     const Bytes after = read_file(ws.image);
     PartitionTable table = read_partition_table(after);
-    CHECK(table_entry_bytes(after, 0) == table_entry_bytes(before, 0));
-    CHECK(partition_bytes(after, table[0]) == partition_bytes(before, table[0]));
+    CHECK(difference(table_entry_bytes(after, 0), table_entry_bytes(before, 0)) == "");
+    CHECK(difference(partition_bytes(after, table[0]), partition_bytes(before, table[0])) == "");
     CHECK(table[1].lba_start == kMiBSectors);
 }
 
@@ -430,4 +430,17 @@ TEST_CASE("the real Debian kernel installs", "[image][real-kernel]") {
     PartitionTable table = read_partition_table(disk);
     check_payload(disk, table[0], kernel, Bytes{}, "console=ttyS0", df::PF_HANDOFF64 | df::PF_LA57);
     CHECK(disk.size() == kMiB + round_up(df::PAYLOAD_HDR_SIZE + kernel.size(), kMiB));
+}
+
+TEST_CASE("when another partition is active, the payload partition is not made active too", "[image]") {
+    Workspace ws;
+    make_partitioned_image(ws.image, 8 * kMiB, "start=2048, size=2048, type=83, bootable");
+    const Bytes before = read_file(ws.image);
+    REQUIRE(read_partition_table(before)[0].active());
+    REQUIRE(ws.install().exit_code == 0);
+    const Bytes after = read_file(ws.image);
+    PartitionTable table = read_partition_table(after);
+    CHECK(difference(table_entry_bytes(after, 0), table_entry_bytes(before, 0)) == "");
+    REQUIRE(table[1].type == df::BZ_PART_TYPE);
+    CHECK_FALSE(table[1].active());
 }
