@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <csignal>
 #include <filesystem>
 #include <fmt/core.h>
@@ -139,6 +140,7 @@ std::uint64_t parse_memory_size(const std::string& text) {
         default: throw std::invalid_argument(fmt::format("bad memory size suffix in '{}' (K, M or G)", text));
         }
     }
+    if (number > UINT64_MAX / unit) throw std::invalid_argument(fmt::format("memory size '{}' is too large", text));
     const std::uint64_t bytes = number * unit;
     if (bytes == 0 || bytes % MiB != 0)
         throw std::invalid_argument(fmt::format("memory size '{}' is not a positive number of MiB", text));

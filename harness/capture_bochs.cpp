@@ -24,9 +24,6 @@ constexpr const char* VGA_BIOS_IMAGE = "/usr/share/vgabios/vgabios.bin";
 // laid out as QEMU's dump of a pc machine has it.
 constexpr std::uint64_t LOW_RAM_END = 0xA0000;
 constexpr std::uint64_t UPPER_AREA_START = 0xC0000;
-// Segment attribute bits as QEMU keeps them: the descriptor's high dword
-// without its base bytes (type, S, DPL, P, limit 19:16, AVL, L, D/B, G).
-constexpr std::uint32_t SEGMENT_FLAGS_MASK = 0x00FFFF00;
 constexpr std::uint32_t DESCRIPTOR_G = 1u << 23;
 constexpr std::uint32_t PAGE_SHIFT = 12;
 constexpr std::uint32_t PAGE_OFFSET_MASK = (1u << PAGE_SHIFT) - 1;
@@ -45,7 +42,7 @@ Segment segment_from_descriptor(std::uint32_t selector, std::uint32_t dh, std::u
     std::uint32_t limit = (dl & 0xFFFF) | (dh & 0x000F0000);
     if (dh & DESCRIPTOR_G) limit = (limit << PAGE_SHIFT) | PAGE_OFFSET_MASK;
     s.limit = limit;
-    s.flags = dh & SEGMENT_FLAGS_MASK;
+    s.flags = dh & SEGMENT_FLAGS_MASK;  // the attribute bits, as snapshot.h keeps them
     return s;
 }
 
