@@ -218,26 +218,24 @@ Outcome kernel_identical(const Handoff& h) {
                 {h.load_address, h.load_address + size});
 }
 
-// The initrd rules share this: N/A without --initrd, and --no-initrd wants none.
+// R10..R13 share this: N/A without --initrd (R09 checks --no-initrd).
 std::optional<Outcome> initrd_precondition(const Handoff& h) {
     if (!h.header_found) return no_header(h);
-    if (h.in.no_initrd) {
-        if (h.initrd_address() != 0 || h.initrd_size() != 0)
-            return fail(fmt::format("--no-initrd, yet ramdisk_image {:#x} size {:#x}", h.initrd_address(), h.initrd_size()),
-                        {h.initrd_address()});
-        return not_applicable("--no-initrd: ramdisk_image and ramdisk_size are 0");
-    }
+    if (h.in.no_initrd) return not_applicable("--no-initrd (R09 checks that none was loaded)");
     if (!h.in.initrd) return not_applicable("no --initrd given");
     return std::nullopt;
 }
 
 Outcome initrd_identical(const Handoff& h) {
-    if (auto early = initrd_precondition(h)) {
-        if (early->status == Status::not_applicable && h.in.no_initrd) return pass(early->message);
-        return *early;
-    }
-    const auto& file = *h.in.initrd;
+    if (!h.header_found) return no_header(h);
     const std::uint64_t addr = h.initrd_address();
+    if (h.in.no_initrd) {
+        if (addr != 0 || h.initrd_size() != 0)
+            return fail(fmt::format("--no-initrd, yet ramdisk_image {:#x} size {:#x}", addr, h.initrd_size()), {addr});
+        return pass("--no-initrd: ramdisk_image and ramdisk_size are 0");
+    }
+    if (!h.in.initrd) return not_applicable("no --initrd given");
+    const auto& file = *h.in.initrd;
     if (h.initrd_size() != file.size())
         return fail(fmt::format("ramdisk_size is {:#x}, the file has {:#x} bytes", h.initrd_size(), file.size()), {addr});
     const auto ram = h.snap.read_phys(addr, file.size());
