@@ -29,13 +29,14 @@ constexpr int kExitUsage = 2;
 
 constexpr int kHandoff16 = 16;  // enter the kernel's real-mode setup code
 constexpr int kHandoff64 = 64;  // enter the 64-bit entry point directly
-constexpr int kDefaultHandoff = kHandoff16;
+constexpr int kDefaultHandoff = kHandoff64;  // boot.rst "64-bit Boot Protocol"
 
 struct Options {
     std::string kernel_path;
     std::string initrd_path;
     std::string cmdline;
     int handoff = kDefaultHandoff;
+    bool handoff_given = false;  // --handoff on the command line, not the default
     bool la57 = false;
     std::uint64_t size_bytes = 0;  // 0: fitted to the payload
     std::string image_path;
@@ -61,6 +62,14 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
     BootRequest boot;
     boot.cmdline = options.cmdline;
     boot.handoff64 = options.handoff == kHandoff64;
+    // The default suits every kernel: one without a 64-bit entry gets the 16-bit
+    // hand-off, as stage 2 would do anyway. An explicit --handoff 64 is refused.
+    if (boot.handoff64 && !options.handoff_given && !options.la57 &&
+        !(parsed.header->xloadflags & bootproto::XLF_KERNEL_64)) {
+        fmt::print("bzinstall: {}: no 64-bit entry (XLF_KERNEL_64), using the 16-bit hand-off\n",
+                   options.kernel_path);
+        boot.handoff64 = false;
+    }
     boot.la57 = options.la57;
     if (std::string problem = check_boot_request(*parsed.header, boot); !problem.empty()) {
         throw Refusal(fmt::format("{}: {}", options.kernel_path, problem));
@@ -135,6 +144,7 @@ int main(int argc, char** argv) {
         const int cli_code = app.exit(e);  // prints help, or the error and a hint
         return cli_code == 0 ? kExitOk : kExitUsage;
     }
+    options.handoff_given = app.count("--handoff") > 0;
     if (options.la57 && options.handoff != kHandoff64) {
         fmt::print(stderr, "bzinstall: --la57 needs --handoff 64\n");
         return kExitUsage;

@@ -198,7 +198,7 @@ TEST_CASE("a new image has its table, boot code, header, CRCs and files in place
         CHECK(difference(table_entry_bytes(disk, slot), Bytes(df::MBR_PART_ENTRY_SIZE, 0)) == "");
     }
     check_boot_code(disk, table[0].lba_start);
-    check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "console=ttyS0 quiet", 0);
+    check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "console=ttyS0 quiet", df::PF_HANDOFF64);
 
     // The rest of the gap is zero.
     const std::uint64_t gap_used_end = (df::STAGE2_LBA * kSector) + embedded_boot_code().stage2.size();
@@ -233,7 +233,7 @@ TEST_CASE("a --size option makes a bigger image whose payload partition fills it
     PartitionTable table = read_partition_table(disk);
     CHECK(table[0].lba_start == kMiBSectors);
     CHECK(table[0].lba_count == 7 * kMiBSectors);
-    check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "", 0);
+    check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "", df::PF_HANDOFF64);
 }
 
 TEST_CASE("a --size too small is refused and creates nothing", "[image]") {
@@ -277,13 +277,13 @@ TEST_CASE("installing beside an ext2 partition leaves it and the table intact", 
     CHECK_FALSE(table[2].used());
     CHECK_FALSE(table[3].used());
     check_boot_code(after, table[1].lba_start);
-    check_payload(after, table[1], ws.kernel_bytes, ws.initrd_bytes, "first", 0);
+    check_payload(after, table[1], ws.kernel_bytes, ws.initrd_bytes, "first", df::PF_HANDOFF64);
 
     SECTION("re-installing replaces bzboot's partition instead of adding one") {
         ws.kernel_bytes = FakeKernel{}.bytes();
         ws.kernel_bytes.back() ^= 0xFF;  // a different kernel build
         write_file(ws.kernel, ws.kernel_bytes);
-        CommandResult again = ws.install("--cmdline second --handoff 64");
+        CommandResult again = ws.install("--cmdline second --handoff 16");
         INFO(again.output);
         REQUIRE(again.exit_code == 0);
         CHECK_THAT(again.output, Catch::Contains("replaced"));
@@ -295,7 +295,7 @@ TEST_CASE("installing beside an ext2 partition leaves it and the table intact", 
         CHECK(now[1].lba_start == table[1].lba_start);
         CHECK_FALSE(now[2].used());
         CHECK_FALSE(now[3].used());
-        check_payload(disk, now[1], ws.kernel_bytes, ws.initrd_bytes, "second", df::PF_HANDOFF64);
+        check_payload(disk, now[1], ws.kernel_bytes, ws.initrd_bytes, "second", 0);
         CHECK(difference(partition_bytes(disk, ext2_entry), ext2) == "");
         CHECK(disk_signature(disk) == disk_signature(before));
         CHECK(sfdisk_partitions(ws.image).size() == 2);
@@ -313,7 +313,7 @@ TEST_CASE("re-installing into a bzinstall-made image keeps one partition", "[ima
     CHECK(table[0].lba_start == kMiBSectors);
     CHECK_FALSE(table[1].used());
     CHECK(disk_signature(second) == disk_signature(first));
-    check_payload(second, table[0], ws.kernel_bytes, ws.initrd_bytes, "two", 0);
+    check_payload(second, table[0], ws.kernel_bytes, ws.initrd_bytes, "two", df::PF_HANDOFF64);
 }
 
 TEST_CASE("a 0x7F partition without bzboot's magic is someone else's and stays", "[image]") {
@@ -345,7 +345,7 @@ TEST_CASE("an all-zero existing file is treated as a blank disk", "[image]") {
     PartitionTable table = read_partition_table(disk);
     CHECK(table[0].lba_start == kMiBSectors);
     CHECK(table[0].lba_count == 3 * kMiBSectors);
-    check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "", 0);
+    check_payload(disk, table[0], ws.kernel_bytes, ws.initrd_bytes, "", df::PF_HANDOFF64);
 }
 
 TEST_CASE("a GPT disk is refused and left unchanged", "[image][refuse]") {
