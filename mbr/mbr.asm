@@ -109,6 +109,10 @@ read_sector:
     je .chs
     mov [dap_lba], eax
     mov [dap_segment], bx
+    ; On an error the BIOS writes the number of sectors it did transfer (0) back
+    ; into the packet (EDD 3.0, SeaBIOS does): set the count before every call,
+    ; or the retry "succeeds" reading nothing and stage 2 starts half-loaded.
+    mov word [dap_count], 1
     mov si, dap
     mov ah, 0x42
     mov dl, [boot_drive]
@@ -185,7 +189,7 @@ msg_read_error:     db "disk read error", 0
 
 dap:
     db DAP_SIZE, 0
-    dw 1                            ; sectors
+dap_count:          dw 1            ; sectors
     dw 0                            ; buffer offset
 dap_segment:        dw 0
 dap_lba:            dd 0, 0
