@@ -665,6 +665,7 @@ last_char:          resb 1          ; the last character printed
 use_edd:            resb 1
 mem_source:         resb 1
 disk_status:        resb 1
+retry_status:       resb 1          ; BIOS status of the last failed attempt before a retry
 sectors_per_track:  resw 1
 heads:              resw 1
 protocol:           resw 1
