@@ -61,9 +61,9 @@ int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
     return bzcheck::any_failed(results) ? EXIT_RULE_FAILED : EXIT_PASS;
 }
 
-int run_layout(const std::string& snapshot, bool json) {
+int run_layout(const std::string& snapshot, bool json, const bzcheck::LayoutOptions& options) {
     const bzcheck::Snapshot snap = bzcheck::read_snapshot(snapshot);
-    const bzcheck::LayoutReport report = bzcheck::check_layout(snap);
+    const bzcheck::LayoutReport report = bzcheck::check_layout(snap, options);
     if (json)
         fmt::print("{}\n", bzcheck::layout_json(report).dump(2));
     else
@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
     auto* layout_cmd = app.add_subcommand("layout", "walk the page tables and check them against the x86-64 layout");
     layout_cmd->add_option("snapshot", layout_snapshot, "snapshot (ELF core)")->required();
     layout_cmd->add_flag("--json", layout_as_json, "print JSON (docs/bzcheck.md)");
+    bzcheck::LayoutOptions layout_options;
+    layout_cmd->add_flag("--require-maps", layout_options.require_handoff_maps,
+                         "also require bzboot's 64-bit hand-off maps: identity of 4 GiB and all RAM, "
+                         "direct map of all RAM, 512 MiB kernel text map");
 
 #ifdef BZCHECK_HAVE_CAPTURE
     bzcheck::CaptureOptions capture_options;
@@ -107,7 +111,7 @@ int main(int argc, char** argv) {
 
     try {
         if (*verify_cmd) return run_verify(verify, cmdline_opt);
-        if (*layout_cmd) return run_layout(layout_snapshot, layout_as_json);
+        if (*layout_cmd) return run_layout(layout_snapshot, layout_as_json, layout_options);
 #ifdef BZCHECK_HAVE_CAPTURE
         if (*capture_cmd) return bzcheck::run_capture(capture_options);
 #endif

@@ -177,19 +177,26 @@ PageWalk walk_page_tables(const Snapshot& snap) {
     return walk_page_tables(snap, snap.cpu.cr3, (snap.cpu.cr4 & CR4_LA57) != 0);
 }
 
-bool identity_mapped(const std::vector<Mapping>& mappings, std::uint64_t start, std::uint64_t len) {
-    std::uint64_t cursor = start;
-    const std::uint64_t end = start + len;
-    if (end < start) return false;
-    while (cursor < end) {
+std::optional<std::uint64_t> first_unmapped(const std::vector<Mapping>& mappings, std::uint64_t virt,
+                                            std::uint64_t phys, std::uint64_t len) {
+    std::uint64_t cursor = virt;
+    const std::uint64_t end = virt + len;  // 0: up to the top of the address space
+    if (len == 0) return std::nullopt;
+    if (end != 0 && end < virt) return virt;
+    do {
         const auto holder = std::find_if(mappings.begin(), mappings.end(), [&](const Mapping& m) {
             return m.virt <= cursor && cursor - m.virt < m.size;
         });
-        if (holder == mappings.end() || holder->virt != holder->phys) return false;
+        if (holder == mappings.end() || holder->phys + (cursor - holder->virt) != phys + (cursor - virt))
+            return cursor;
         cursor = holder->virt + holder->size;
-        if (cursor == 0) return true;  // run reaches the top of the address space
-    }
-    return true;
+        if (cursor == 0) return std::nullopt;  // run reaches the top of the address space
+    } while (cursor < end || end == 0);
+    return std::nullopt;
+}
+
+bool identity_mapped(const std::vector<Mapping>& mappings, std::uint64_t start, std::uint64_t len) {
+    return !first_unmapped(mappings, start, start, len);
 }
 
 }  // namespace bzcheck

@@ -10,6 +10,7 @@
 #include "snapshot.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,10 @@ PageWalk walk_page_tables(const Snapshot& snap);
 // Sign-extends a virtual address from bit 47 (4-level) or bit 56 (5-level).
 std::uint64_t canonical(std::uint64_t virt, int levels);
 
+// The first virtual address of [virt, virt+len) that is not mapped to
+// phys + (address - virt), or nullopt when the whole range is.
+std::optional<std::uint64_t> first_unmapped(const std::vector<Mapping>& mappings, std::uint64_t virt,
+                                            std::uint64_t phys, std::uint64_t len);
 // True when every byte of [start, start+len) is mapped with virtual == physical.
 bool identity_mapped(const std::vector<Mapping>& mappings, std::uint64_t start, std::uint64_t len);
 

@@ -126,9 +126,41 @@ void check_mapping(const Mapping& m, const std::vector<Region>& table, std::uint
                                    {m.virt, m.phys}});
 }
 
+// One required map: [virt, virt+len) must translate to [phys, phys+len).
+void require_map(const std::vector<Mapping>& mappings, const char* what, std::uint64_t virt, std::uint64_t phys,
+                 std::uint64_t len, LayoutReport& report) {
+    if (const auto missing = first_unmapped(mappings, virt, phys, len))
+        report.findings.push_back({Severity::fail,
+                                   fmt::format("{}: {:#018x} does not map physical {:#x} (required: {:#018x}-{:#018x} "
+                                               "-> {:#x})",
+                                               what, *missing, phys + (*missing - virt), virt, virt + (len - 1), phys),
+                                   {*missing, phys + (*missing - virt)}});
+    else
+        report.findings.push_back({Severity::ok,
+                                   fmt::format("{}: {:#018x}-{:#018x} -> {:#x}", what, virt, virt + (len - 1), phys),
+                                   {virt, phys}});
+}
+
+// The hand-off maps of LayoutOptions::require_handoff_maps, over the RAM the
+// snapshot holds.
+void require_handoff_maps(const Snapshot& snap, const PageWalk& walk, std::uint64_t page_offset_base,
+                          LayoutReport& report) {
+    const auto& maps = walk.mappings;
+    require_map(maps, "identity map of the low 4 GiB", 0, 0, IDENTITY_MAP_MIN_BYTES, report);
+    for (const RamRange& range : snap.ram) {
+        const std::uint64_t size = range.bytes.size();
+        if (range.end() > IDENTITY_MAP_MIN_BYTES) {
+            const std::uint64_t from = std::max(range.phys, IDENTITY_MAP_MIN_BYTES);
+            require_map(maps, "identity map of RAM", from, from, range.end() - from, report);
+        }
+        require_map(maps, "direct map of RAM", page_offset_base + range.phys, range.phys, size, report);
+    }
+    require_map(maps, "kernel text map", START_KERNEL_MAP, 0, KERNEL_TEXT_MAP_BYTES, report);
+}
+
 }  // namespace
 
-LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk) {
+LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk, const LayoutOptions& options) {
     LayoutReport report;
     report.paging = true;
     report.levels = walk.levels;
@@ -143,20 +175,21 @@ LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk) {
         report.entries.push_back({m, region_of(table, m.virt)});
         check_mapping(m, table, page_offset_base, report);
     }
+    if (options.require_handoff_maps) require_handoff_maps(snap, walk, page_offset_base, report);
     return report;
 }
 
-LayoutReport check_layout(const Snapshot& snap) {
+LayoutReport check_layout(const Snapshot& snap, const LayoutOptions& options) {
     const bool paging = (snap.cpu.cr0 & CR0_PG) && (snap.cpu.efer & EFER_LMA);
     if (!paging) {
         LayoutReport report;
         report.cr3 = snap.cpu.cr3;
         const char* why = (snap.cpu.cr0 & CR0_PG) ? "32-bit paging is not walked (long mode is off)"
                                                   : "paging is off (CR0.PG = 0): there are no page tables to walk";
-        report.findings.push_back({Severity::ok, why, {}});
+        report.findings.push_back({options.require_handoff_maps ? Severity::fail : Severity::ok, why, {}});
         return report;
     }
-    return check_layout(snap, walk_page_tables(snap));
+    return check_layout(snap, walk_page_tables(snap), options);
 }
 
 }  // namespace bzcheck

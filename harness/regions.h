@@ -59,11 +59,22 @@ struct LayoutReport {
     bool failed() const;
 };
 
+// The maps bzboot's 64-bit hand-off gives the kernel (docs/memory-layout.md):
+// identity of [0, 4 GiB) and of all RAM, the direct map of all RAM, and the
+// kernel text map of [0, 512 MiB).
+inline constexpr std::uint64_t IDENTITY_MAP_MIN_BYTES = 0x100000000ull;  // 4 GiB
+inline constexpr std::uint64_t KERNEL_TEXT_MAP_BYTES = 0x20000000ull;    // 512 MiB
+
+struct LayoutOptions {
+    // Also fail unless the maps above are all present (`layout --require-maps`).
+    bool require_handoff_maps = false;
+};
+
 // Walks the snapshot's page tables and checks them against the layout:
 // mappings in holes fail, a direct map not at page_offset_base -> physical 0
 // fails, a kernel text map not at START_KERNEL_MAP -> physical 0 fails,
 // writable+executable mappings are warnings.
-LayoutReport check_layout(const Snapshot& snap);
-LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk);
+LayoutReport check_layout(const Snapshot& snap, const LayoutOptions& options = {});
+LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk, const LayoutOptions& options = {});
 
 }  // namespace bzcheck

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 using namespace bzcheck;
@@ -83,6 +85,81 @@ TEST_CASE("the kernel text map must map 0xffffffff80000000 to physical 0", "[lay
         poke64(snap, EXTRA_PD, PAGE_2M | P_RW | PS | NX);
         CHECK(check_layout(snap).failed());
     }
+}
+
+namespace {
+constexpr std::uint64_t TEXT_PDPT = 0x42000, HIGH_PML4 = 0x43000, SHORT_PDPT = 0x44000;  // free pages
+constexpr unsigned DIRECT_MAP_SLOT = 273, TEXT_MAP_SLOT = 511, TEXT_PDPT_SLOT = 510;
+
+// bzboot's full hand-off map in 1 GiB pages: identity of 4 GiB, the direct map
+// sharing its PDPT, the text map in PDPT slot 510 of the last top-level slot.
+Snapshot make_full_maps(bool la57) {
+    Snapshot snap = make_handoff64(make_inputs(), la57);
+    for (std::uint64_t gib = 0; gib < 4; ++gib) poke64(snap, EXTRA_PDPT + gib * 8, (gib * PAGE_1G) | P_RW | PS);
+    poke64(snap, PML4_ADDR, EXTRA_PDPT | P_RW);
+    poke64(snap, TEXT_PDPT + TEXT_PDPT_SLOT * 8, 0 | P_RW | PS);
+    if (la57) {  // PML5[0] -> PML4 (identity), PML5[273] -> the same PML4, PML5[511] -> high PML4
+        poke64(snap, PML5_ADDR + DIRECT_MAP_SLOT * 8, PML4_ADDR | P_RW);
+        poke64(snap, PML5_ADDR + TEXT_MAP_SLOT * 8, HIGH_PML4 | P_RW);
+        poke64(snap, HIGH_PML4 + TEXT_MAP_SLOT * 8, TEXT_PDPT | P_RW);
+    } else {
+        poke64(snap, PML4_ADDR + DIRECT_MAP_SLOT * 8, EXTRA_PDPT | P_RW);
+        poke64(snap, PML4_ADDR + TEXT_MAP_SLOT * 8, TEXT_PDPT | P_RW);
+    }
+    return snap;
+}
+
+bool has_failure(const LayoutReport& r, const std::string& text) {
+    return std::any_of(r.findings.begin(), r.findings.end(), [&](const LayoutFinding& f) {
+        return f.severity == Severity::fail && f.message.find(text) != std::string::npos;
+    });
+}
+
+const LayoutOptions REQUIRE_MAPS{true};
+}  // namespace
+
+TEST_CASE("required maps: identity, direct map and text map must all be there", "[layout]") {
+    const bool la57 = GENERATE(false, true);
+    INFO("la57 " << la57);
+    {
+        Snapshot snap = make_full_maps(la57);
+        const LayoutReport good = check_layout(snap, REQUIRE_MAPS);
+        CHECK_FALSE(good.failed());
+        CHECK(count(good, Severity::ok) == 1 + 2 + 1);  // low 4 GiB, direct map of 2 RAM ranges, text
+        CHECK(count(check_layout(snap), Severity::ok) == 0);  // only asked for
+
+        SECTION("the identity map ends at 1 GiB") {
+            poke64(snap, EXTRA_PDPT + 1 * 8, 0);
+            const LayoutReport r = check_layout(snap, REQUIRE_MAPS);
+            CHECK(has_failure(r, "identity map of the low 4 GiB: 0x0000000040000000"));
+        }
+        SECTION("no direct map") {
+            const std::uint64_t top = la57 ? PML5_ADDR : PML4_ADDR;
+            poke64(snap, top + DIRECT_MAP_SLOT * 8, 0);
+            const LayoutReport r = check_layout(snap, REQUIRE_MAPS);
+            CHECK(has_failure(r, "direct map of RAM"));
+            CHECK_FALSE(has_failure(r, "identity"));
+        }
+        SECTION("the direct map stops inside RAM") {
+            // A separate PDPT whose first GiB is 2 MiB pages for only the first 16 MiB.
+            const std::uint64_t top = la57 ? HIGH_PML4 : PML4_ADDR;
+            if (la57) poke64(snap, PML5_ADDR + DIRECT_MAP_SLOT * 8, HIGH_PML4 | P_RW);
+            poke64(snap, top + (la57 ? 0 : DIRECT_MAP_SLOT) * 8, SHORT_PDPT | P_RW);
+            poke64(snap, SHORT_PDPT, EXTRA_PD | P_RW);
+            for (std::uint64_t i = 0; i < 8; ++i) poke64(snap, EXTRA_PD + i * 8, (i * PAGE_2M) | P_RW | PS);
+            const LayoutReport r = check_layout(snap, REQUIRE_MAPS);
+            const std::uint64_t base = la57 ? PAGE_OFFSET_BASE_5LEVEL : PAGE_OFFSET_BASE_4LEVEL;
+            CHECK(has_failure(r, fmt::format("direct map of RAM: {:#018x}", base + 8 * PAGE_2M)));
+        }
+        SECTION("no kernel text map") {
+            poke64(snap, TEXT_PDPT + TEXT_PDPT_SLOT * 8, 0);
+            CHECK(has_failure(check_layout(snap, REQUIRE_MAPS), "kernel text map"));
+        }
+    }
+}
+
+TEST_CASE("required maps fail when paging is off", "[layout]") {
+    CHECK(check_layout(make_handoff16(make_inputs()), REQUIRE_MAPS).failed());
 }
 
 TEST_CASE("paging off: nothing to walk, no failure", "[layout]") {
