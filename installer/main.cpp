@@ -1,6 +1,7 @@
 // bzinstall - write bzboot, a kernel, an initrd and a command line onto a disk image.
 //
 //   bzinstall --kernel K [--initrd I] [--cmdline C] [--handoff 16|64] [--la57] [--size SIZE] IMAGE
+//             [--debug-memory e801|88]   (tests: make stage 2 skip E820, or E820 and E801)
 //
 // Exit codes: 0 installed, 1 refused (one line naming the problem), 2 usage error or
 // unreadable input. Nothing is written unless every check passes.
@@ -31,6 +32,10 @@ constexpr int kHandoff16 = 16;  // enter the kernel's real-mode setup code
 constexpr int kHandoff64 = 64;  // enter the 64-bit entry point directly
 constexpr int kDefaultHandoff = kHandoff64;  // boot.rst "64-bit Boot Protocol"
 
+// --debug-memory: the first memory-map method stage 2 may use (the payload's debug flags).
+constexpr const char* kDebugMemoryE801 = "e801";  // skip INT 15h E820h
+constexpr const char* kDebugMemory88 = "88";      // skip E820h and E801h
+
 struct Options {
     std::string kernel_path;
     std::string initrd_path;
@@ -39,6 +44,7 @@ struct Options {
     bool handoff_given = false;  // --handoff on the command line, not the default
     bool la57 = false;
     std::uint64_t size_bytes = 0;  // 0: fitted to the payload
+    std::string debug_memory;      // "", kDebugMemoryE801 or kDebugMemory88
     std::string image_path;
 };
 
@@ -82,6 +88,11 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
     }
     request.payload_flags = (boot.handoff64 ? diskformat::PF_HANDOFF64 : 0) |
                             (boot.la57 ? diskformat::PF_LA57 : 0);
+    if (options.debug_memory == kDebugMemoryE801) {
+        request.payload_flags |= diskformat::PF_DEBUG_NO_E820;
+    } else if (options.debug_memory == kDebugMemory88) {
+        request.payload_flags |= diskformat::PF_DEBUG_NO_E820 | diskformat::PF_DEBUG_NO_E801;
+    }
     return request;
 }
 
@@ -136,6 +147,10 @@ int main(int argc, char** argv) {
     app.add_flag("--la57", options.la57, "use 5-level paging when the CPU has it (needs --handoff 64)");
     app.add_option("--size", options.size_bytes, "size of a new image, e.g. 64M (default: fitted)")
         ->transform(CLI::AsSizeValue(false));
+    app.add_option("--debug-memory", options.debug_memory,
+                   "test/debug only: stage 2 skips E820 (e801), or E820 and E801 (88), for its "
+                   "memory map")
+        ->check(CLI::IsMember({kDebugMemoryE801, kDebugMemory88}));
     app.add_option("IMAGE", options.image_path, "disk image to create or install into")->required();
 
     try {
