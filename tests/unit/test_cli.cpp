@@ -1,6 +1,9 @@
 // bzinstall's command line: exit codes 0 / 1 (refused, one line) / 2 (usage, unreadable input).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "bootproto.h"
@@ -125,4 +128,117 @@ TEST_CASE("cli: request problems are refusals (exit 1) and create nothing", "[cl
     CHECK(empty.exit_code == 1);
     CHECK_THAT(empty.output, Catch::Contains(empty_initrd.string() + ": initrd is empty"));
     CHECK_FALSE(fs::exists(ws.image));
+}
+
+TEST_CASE("cli: --debug-memory puts stage 2's memory-map debug flags in the payload header", "[cli]") {
+    CliWorkspace ws;
+    const std::uint64_t flags_at = diskformat::BZ_PART_ALIGN_SECTORS * bp::SECTOR_SIZE + diskformat::PH_FLAGS;
+    auto flags_after = [&](const std::string& options) {
+        fs::remove(ws.image);
+        CommandResult r = ws.install(options);
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        return bzinstall::ByteView(read_file(ws.image)).u32(flags_at);
+    };
+    CHECK(flags_after("") == diskformat::PF_HANDOFF64);
+    CHECK(flags_after("--debug-memory e801") == (diskformat::PF_HANDOFF64 | diskformat::PF_DEBUG_NO_E820));
+    CHECK(flags_after("--debug-memory 88") ==
+          (diskformat::PF_HANDOFF64 | diskformat::PF_DEBUG_NO_E820 | diskformat::PF_DEBUG_NO_E801));
+    CHECK(flags_after("--debug-memory 88 --handoff 16") ==
+          (diskformat::PF_DEBUG_NO_E820 | diskformat::PF_DEBUG_NO_E801));
+
+    fs::remove(ws.image);
+    CHECK(ws.install("--debug-memory e820").exit_code == 2);  // E820 is the normal case, no flag
+    CHECK_FALSE(fs::exists(ws.image));
+    CHECK_THAT(run_bzinstall("--help").output, Catch::Contains("--debug-memory"));
+}
+
+namespace {
+
+// A kernel (or initrd) that bzinstall must refuse, and what the one line must say.
+struct BadInput {
+    std::string what;
+    Bytes kernel;
+    std::string options;   // besides --kernel and --initrd
+    bool big_initrd;       // pass the initrd that does not fit instead of the good one
+    std::string message;   // in the line, after "bzinstall: refused: <the file>: "
+};
+
+FakeKernel with(void (*change)(FakeKernel&)) {
+    FakeKernel fake;
+    change(fake);
+    return fake;
+}
+
+}  // namespace
+
+TEST_CASE("cli: each bad input is refused with one line, and an existing image stays byte for byte",
+          "[cli][refuse]") {
+    CliWorkspace ws;
+    const fs::path initrd = ws.dir.path("initrd.img");
+    const fs::path big_initrd = ws.dir.path("big-initrd.img");
+    const fs::path bad_kernel = ws.dir.path("bad-vmlinuz");
+    const std::uint32_t small_initrd_addr_max = 0x100FFF;  // 4 KiB of room above 1 MiB
+    write_file(initrd, pattern_bytes(4096, 7));
+    write_file(big_initrd, pattern_bytes(4097, 8));
+    REQUIRE(ws.install("--initrd " + quoted(initrd.string()) + " --cmdline good").exit_code == 0);
+    const Bytes before = read_file(ws.image);
+    const Bytes good = FakeKernel{}.bytes();
+    const std::size_t setup_bytes = 5 * bp::SECTOR_SIZE;  // FakeKernel's 4 setup sectors + boot sector
+
+    const std::vector<BadInput> cases = {
+        {"truncated inside the protected-mode part", Bytes(good.begin(), good.end() - 1000), "", false,
+         "truncated: protected-mode part is"},
+        {"truncated inside the setup", Bytes(good.begin(), good.begin() + setup_bytes), "", false,
+         "truncated: file is"},
+        {"shorter than a boot sector", Bytes(good.begin(), good.begin() + 100), "", false,
+         "file is 100 bytes, too short for a kernel boot sector"},
+        {"not a bzImage at all", pattern_bytes(100000, 9), "", false,
+         "no boot flag 0xAA55 at 0x1FE"},
+        {"boot protocol 2.01", with([](FakeKernel& k) { k.protocol = 0x0201; }).bytes(), "", false,
+         "boot protocol 2.01 is older than 2.02"},
+        {"a zImage", with([](FakeKernel& k) { k.loadflags = 0; }).bytes(), "", false,
+         "LOADED_HIGH is clear in loadflags"},
+        {"absurd setup_sects", with([](FakeKernel& k) { k.setup_sects = 200; }).bytes(), "", false,
+         "setup_sects 200 exceeds 63"},
+        {"a command line longer than cmdline_size", with([](FakeKernel& k) { k.cmdline_size = 10; }).bytes(),
+         "--cmdline 0123456789a", false, "command line is 11 bytes, the kernel accepts at most 10"},
+        {"an initrd that does not fit below initrd_addr_max",
+         [&] {
+             FakeKernel k;
+             k.initrd_addr_max = small_initrd_addr_max;
+             return k.bytes();
+         }(),
+         "", true, "initrd is 4097 bytes, more than the 4096 bytes between 1 MiB and initrd_addr_max"},
+    };
+    for (const BadInput& bad : cases) {
+        INFO(bad.what);
+        write_file(bad_kernel, bad.kernel);
+        const fs::path& named = bad.big_initrd ? big_initrd : bad_kernel;
+        for (const fs::path& target : {ws.image, ws.dir.path("new.img")}) {
+            CommandResult r = run_bzinstall(fmt::format(
+                "--kernel {} --initrd {} {} {}", quoted(bad_kernel.string()),
+                quoted((bad.big_initrd ? big_initrd : initrd).string()), bad.options, quoted(target.string())));
+            INFO(r.output);
+            CHECK(r.exit_code == 1);
+            CHECK_THAT(r.output, Catch::StartsWith("bzinstall: refused: " + named.string() + ": ") &&
+                                     Catch::Contains(bad.message));
+            CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+        }
+        CHECK(difference(read_file(ws.image), before) == "");
+        CHECK_FALSE(fs::exists(ws.dir.path("new.img")));
+    }
+}
+
+TEST_CASE("cli: an existing blank image too small for the payload is refused and unchanged",
+          "[cli][refuse]") {
+    CliWorkspace ws;
+    const std::uint64_t one_mib = 1024 * 1024;  // the MBR and the gap, no room for a payload
+    write_file(ws.image, Bytes(one_mib, 0));
+    CommandResult r = ws.install("");
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::StartsWith("bzinstall: refused: ") && Catch::Contains("needs"));
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+    CHECK(difference(read_file(ws.image), Bytes(one_mib, 0)) == "");
 }
