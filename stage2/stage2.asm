@@ -662,6 +662,7 @@ absolute STAGE2_BSS_BASE
 bss_start:
 boot_drive:         resb 1
 last_char:          resb 1          ; the last character printed
+bios_owns_com1:     resb 1          ; 1: the BIOS copies the screen to COM1 (console.inc)
 use_edd:            resb 1
 mem_source:         resb 1
 disk_status:        resb 1
@@ -694,6 +695,7 @@ pd_count:           resd 1
 use_la57:           resb 1
 use_1g_pages:       resb 1
 e820_buf:           resb E820_ENTRY_SIZE
+fw_cfg_file:        resb FW_CFG_FILE_BYTES  ; one fw_cfg directory entry (console.inc)
 alignb 4
 sanitize_prev_end:  resq 1
 sanitize_cur_end:   resq 1
