@@ -81,7 +81,7 @@ public:
             throw SnapshotError(fmt::format("truncated: {} (bytes {:#x}+{:#x}) lies past the end of the file ({:#x} bytes)",
                                             what, offset, len, size()));
         std::vector<std::uint8_t> out(len);
-        copy(offset, len, out.data());
+        if (len > 0) copy(offset, len, out.data());  // an empty vector's data() may be null: no memcpy
         return out;
     }
 
@@ -177,7 +177,10 @@ std::uint64_t parse_hex(const nlohmann::json& value, const char* field) {
 void parse_bzcheck_note(const std::vector<std::uint8_t>& desc, Snapshot& snap) {
     const auto note = nlohmann::json::parse(desc.begin(), desc.end(), nullptr, /*allow_exceptions=*/false);
     if (!note.is_object()) throw SnapshotError("BZCHECK note is not a JSON object");
-    if (note.value("format", 0) != static_cast<int>(BZCHECK_NOTE_FORMAT))
+    // Compared as JSON values: value("format", 0) would throw for a string and convert
+    // a huge float to int, which is undefined.
+    const auto format = note.find("format");
+    if (format == note.end() || *format != BZCHECK_NOTE_FORMAT)
         throw SnapshotError(fmt::format("BZCHECK note: unsupported format (expected {})", BZCHECK_NOTE_FORMAT));
     const auto handoff = note.find("handoff");
     if (handoff == note.end() || !handoff->is_number_unsigned())
