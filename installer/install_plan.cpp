@@ -46,6 +46,8 @@ Bytes blank_mbr_sector(std::uint32_t disk_signature) {
 InstallPlan plan_into(const InstallRequest& request, Bytes mbr_sector, std::uint64_t image_bytes,
                       std::optional<unsigned> previous_slot, bool blank_disk) {
     const PartitionTable table = read_partition_table(mbr_sector);
+    // Sector 0 and the gap after it, where stage 2 goes, are written: no partition may
+    // hold any of them (not even sector 0 alone: its bytes would be someone's data).
     const std::uint64_t gap_first = df::STAGE2_LBA;
     const std::uint64_t gap_end = gap_first + stage2_sectors(request.boot_code);
 
@@ -61,9 +63,9 @@ InstallPlan plan_into(const InstallRequest& request, Bytes mbr_sector, std::uint
             free_slot = free_slot.value_or(slot);
             continue;
         }
-        if (entry.lba_count > 0 && entry.lba_start < gap_end && entry.lba_end() > gap_first) {
+        if (entry.lba_count > 0 && entry.lba_start < gap_end) {
             throw Refusal(fmt::format(
-                "partition {} (sectors {}..{}) overlaps the gap where stage 2 goes (sectors {}..{})",
+                "partition {} (sectors {}..{}) overlaps sector 0 or the gap where stage 2 goes (sectors {}..{})",
                 slot + 1, entry.lba_start, entry.lba_end() - 1, gap_first, gap_end - 1));
         }
         lowest_free_lba = std::max(lowest_free_lba, entry.lba_end());
