@@ -48,8 +48,9 @@ std::string verify_text(const VerifySummary& summary, const std::vector<RuleResu
     for (const RuleResult& r : results) {
         std::vector<std::string> addresses;
         for (std::uint64_t a : r.addresses) addresses.push_back(hex(a));
-        out += fmt::format("{} {:<4} {:<24} {} [boot.rst: {}]\n", r.id, status_name(r.status),
-                           addresses.empty() ? "-" : fmt::format("{}", fmt::join(addresses, ",")), r.message, r.citation);
+        out += fmt::format("{} {:<4} {:<24} {} [{}: {}]\n", r.id, status_name(r.status),
+                           addresses.empty() ? "-" : fmt::format("{}", fmt::join(addresses, ",")), r.message, r.document,
+                           r.citation);
     }
     const auto count = [&](Status s) { return std::count_if(results.begin(), results.end(), [&](const RuleResult& r) { return r.status == s; }); };
     out += fmt::format("{}: {} passed, {} failed, {} not applicable\n", any_failed(results) ? "FAIL" : "PASS", count(Status::pass),
@@ -61,7 +62,7 @@ nlohmann::json verify_json(const VerifySummary& summary, const std::vector<RuleR
     nlohmann::json rules = nlohmann::json::array();
     for (const RuleResult& r : results)
         rules.push_back({{"id", r.id}, {"status", status_name(r.status)}, {"addresses", hex_list(r.addresses)},
-                         {"message", r.message}, {"citation", r.citation}});
+                         {"message", r.message}, {"citation", r.citation}, {"document", r.document}});
     return {{"command", "verify"},
             {"snapshot", summary.snapshot},
             {"handoff", static_cast<int>(summary.kind)},

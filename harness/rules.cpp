@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <numeric>
 #include <map>
 
 namespace bzcheck {
@@ -35,6 +36,16 @@ constexpr std::uint64_t TRAMPOLINE_BIOS_START_MAX = 0x9f000;
 constexpr std::uint64_t BP_EFI_LOADER_SIGNATURE = 0x1C0;   // efi_info.efi_loader_signature
 constexpr std::uint32_t EFI32_LOADER_SIGNATURE = 0x32334C45;  // "EL32"
 constexpr std::uint32_t EFI64_LOADER_SIGNATURE = 0x34364C45;  // "EL64"
+// The ACPI RSDP (ACPI 6.x, 5.2.5.3): signature, a checksum over the first
+// 20 bytes (revision 0), and from revision 2 a length and an extended checksum.
+constexpr char RSDP_SIGNATURE[] = "RSD PTR ";
+constexpr std::uint64_t RSDP_SIGNATURE_SIZE = 8;
+constexpr std::uint64_t RSDP_V1_SIZE = 20;
+constexpr std::uint64_t RSDP_REVISION = 15;       // u8
+constexpr std::uint64_t RSDP_LENGTH = 20;         // u32, revision >= 2
+constexpr std::uint64_t RSDP_V2_SIZE = 36;
+constexpr std::uint64_t RSDP_MAX_SIZE = 0x1000;   // a sanity bound on the length field
+constexpr std::uint8_t RSDP_FIRST_EXTENDED_REVISION = 2;
 
 // Setup-header fields a boot loader writes or may modify (boot.rst "Details of
 // Header Fields": write, modify, or optional write), as {offset, size}.
@@ -474,11 +485,39 @@ Outcome trampoline(const Handoff& h) {
     return pass(fmt::format("trampoline area [{:#x}, {:#x}) holds nothing of the loader's", at, at + TRAMPOLINE_SIZE), {at});
 }
 
-// Rule ids, functions and the boot.rst statements they check.
+// zero-page.rst: acpi_rsdp_addr. Set, it must lead the kernel to the RSDP: the
+// kernel takes it over its own search (arch/x86/boot/compressed/acpi.c).
+Outcome acpi_rsdp(const Handoff& h) {
+    if (is16(h)) return not_applicable("the 16-bit entry builds boot_params itself");
+    if (!h.header_found) return no_header(h);
+    const std::uint64_t at = h.field(bp::BP_ACPI_RSDP_ADDR, 8);
+    if (at == 0) return not_applicable("acpi_rsdp_addr is 0: the kernel looks for the RSDP itself");
+    const auto checksum_ok = [](const std::vector<std::uint8_t>& bytes) {
+        return std::accumulate(bytes.begin(), bytes.end(), std::uint8_t{0},
+                               [](std::uint8_t sum, std::uint8_t b) { return std::uint8_t(sum + b); }) == 0;
+    };
+    const auto v1 = h.snap.read_phys(at, RSDP_V1_SIZE);
+    if (!v1) return fail(fmt::format("acpi_rsdp_addr {:#x} is not in RAM", at), {at});
+    if (!std::equal(RSDP_SIGNATURE, RSDP_SIGNATURE + RSDP_SIGNATURE_SIZE, v1->begin()))
+        return fail(fmt::format("no \"{}\" signature at acpi_rsdp_addr {:#x}", RSDP_SIGNATURE, at), {at});
+    if (!checksum_ok(*v1)) return fail(fmt::format("RSDP at {:#x}: checksum of its first 20 bytes is not 0", at), {at});
+    const std::uint8_t revision = (*v1)[RSDP_REVISION];
+    if (revision >= RSDP_FIRST_EXTENDED_REVISION) {
+        const std::uint64_t length = h.snap.u32(at + RSDP_LENGTH).value_or(0);
+        const auto whole = length >= RSDP_V2_SIZE && length <= RSDP_MAX_SIZE ? h.snap.read_phys(at, length) : std::nullopt;
+        if (!whole || !checksum_ok(*whole))
+            return fail(fmt::format("RSDP at {:#x}, revision {}: length {} or extended checksum wrong", at, revision, length), {at});
+    }
+    return pass(fmt::format("acpi_rsdp_addr {:#x}: RSDP revision {}, checksums valid", at, revision), {at});
+}
+
+// Rule ids, functions and the statements they check (in boot.rst unless
+// `document` says otherwise).
 struct RuleDef {
     const char* id;
     const char* citation;
     Outcome (*check)(const Handoff&);
+    const char* document = "boot.rst";
 };
 const RuleDef RULE_DEFS[] = {
     {"R01", "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", header_magic},
@@ -511,11 +550,13 @@ const RuleDef RULE_DEFS[] = {
     {"R21", "64-bit: the range with init_size from the kernel's start, the zero page and the command line are identity mapped",
      identity_map},
     {"R22", "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)", trampoline},
+    {"R23", "acpi_rsdp_addr: ACPI RSDP table address", acpi_rsdp, "zero-page.rst"},
 };
 
 RuleResult run(const RuleDef& def, const Handoff& h) {
     Outcome outcome = def.check(h);
-    return RuleResult{def.id, outcome.status, std::move(outcome.addresses), std::move(outcome.message), def.citation};
+    return RuleResult{def.id, outcome.status, std::move(outcome.addresses), std::move(outcome.message), def.citation,
+                      def.document};
 }
 
 }  // namespace
@@ -672,7 +713,7 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
 const std::vector<Rule>& all_rules() {
     static const std::vector<Rule> rules = [] {
         std::vector<Rule> list;
-        for (const RuleDef& def : RULE_DEFS) list.push_back(Rule{def.id, def.citation});
+        for (const RuleDef& def : RULE_DEFS) list.push_back(Rule{def.id, def.citation, def.document});
         return list;
     }();
     return rules;

@@ -1,7 +1,8 @@
 // rules.h - the placement rules of `bzcheck verify`: one function per rule.
 //
-// Each rule checks one statement of Documentation/arch/x86/boot.rst against a
-// snapshot taken at the first instruction of the hand-off to the kernel.
+// Each rule checks one statement of Documentation/arch/x86/boot.rst (or of
+// zero-page.rst, the boot_params fields it refers to) against a snapshot taken
+// at the first instruction of the hand-off to the kernel.
 #pragma once
 
 #include "pagewalk.h"
@@ -23,7 +24,8 @@ struct RuleResult {
     Status status = Status::not_applicable;
     std::vector<std::uint64_t> addresses;  // the addresses the message speaks of
     std::string message;
-    std::string citation;  // the boot.rst statement checked
+    std::string citation;  // the statement checked ...
+    std::string document;  // ... and where it stands: "boot.rst" or "zero-page.rst"
 };
 
 // A --kernel / --initrd file that cannot be what it claims (exit code 2).
@@ -92,6 +94,7 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in);
 struct Rule {
     const char* id;
     const char* citation;
+    const char* document;
 };
 const std::vector<Rule>& all_rules();  // in id order
 

@@ -47,6 +47,26 @@ void place_common(Snapshot& snap, const VerifyInputs& in) {
     poke(snap, INITRD_ADDR, *in.initrd);
 }
 
+// An ACPI 2.0 RSDP: "RSD PTR ", checksum, OEM id, revision 2, RSDT address,
+// length 36, XSDT address, extended checksum.
+std::vector<std::uint8_t> make_rsdp() {
+    constexpr std::size_t V1 = 20, V2 = 36, CHECKSUM = 8, OEM_ID = 9, REVISION = 15, LENGTH = 20, EXT_CHECKSUM = 32;
+    std::vector<std::uint8_t> rsdp(V2, 0);
+    const std::string signature = "RSD PTR ", oem = "BZBOOT";
+    std::copy(signature.begin(), signature.end(), rsdp.begin());
+    std::copy(oem.begin(), oem.end(), rsdp.begin() + OEM_ID);
+    rsdp[REVISION] = 2;
+    write_le(rsdp, LENGTH, V2, 4);
+    const auto sum = [&](std::size_t n) {
+        std::uint8_t s = 0;
+        for (std::size_t i = 0; i < n; ++i) s = std::uint8_t(s + rsdp[i]);
+        return std::uint8_t(-s);
+    };
+    rsdp[CHECKSUM] = sum(V1);
+    rsdp[EXT_CHECKSUM] = sum(V2);
+    return rsdp;
+}
+
 // boot_params for the 32/64-bit entries: zeroed, header copied, loader
 // fields, E820 table matching empty_machine()'s RAM.
 void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
@@ -65,7 +85,9 @@ void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
         write_le(zero_page, at + 8, e820[i][1], 8);
         write_le(zero_page, at + 16, e820[i][2], 4);
     }
+    write_le(zero_page, bp::BP_ACPI_RSDP_ADDR, RSDP_ADDR, 8);
     poke(snap, BOOT_PARAMS, zero_page);
+    poke(snap, RSDP_ADDR, make_rsdp());
     poke_string(snap, CMDLINE_32_64, *in.cmdline);
     place_common(snap, in);
 }

@@ -31,6 +31,7 @@ inline constexpr std::uint64_t BOOT_PARAMS = 0x20000;          // 32/64-bit hand
 inline constexpr std::uint64_t CMDLINE_32_64 = 0x21000;
 inline constexpr std::uint64_t PML4_ADDR = 0x30000;            // then PDPT, PD (identity 1 GiB)
 inline constexpr std::uint64_t PML5_ADDR = 0x33000;            // for the LA57 variant
+inline constexpr std::uint64_t RSDP_ADDR = EBDA_SEGMENT << 4;  // ACPI RSDP (revision 2) in the EBDA
 inline constexpr const char* CMDLINE = "console=ttyS0 root=/dev/sda1";
 
 std::vector<std::uint8_t> make_kernel_file();

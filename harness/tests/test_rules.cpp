@@ -260,3 +260,29 @@ TEST_CASE("kernel files that are not bzImages are rejected", "[rules]") {
     file[bp::HDR_SETUP_SECTS] = 0xff;  // setup longer than the file
     CHECK_THROWS_AS(parse_kernel(file), InputError);
 }
+
+TEST_CASE("R23 acpi_rsdp_addr points at a valid RSDP", "[rules]") {
+    Snapshot snap = make_handoff64(inputs());
+    CHECK(rule_status("R23", snap, inputs()) == Status::pass);
+    CHECK(rule_status("R23", make_handoff16(inputs()), inputs()) == Status::not_applicable);
+    SECTION("not set: the kernel searches itself") {
+        poke64(snap, BOOT_PARAMS + bp::BP_ACPI_RSDP_ADDR, 0);
+        CHECK(rule_status("R23", snap, inputs()) == Status::not_applicable);
+    }
+    SECTION("pointing elsewhere") {
+        poke64(snap, BOOT_PARAMS + bp::BP_ACPI_RSDP_ADDR, RSDP_ADDR + 16);
+        CHECK(rule_status("R23", snap, inputs()) == Status::fail);
+    }
+    SECTION("outside RAM") {
+        poke64(snap, BOOT_PARAMS + bp::BP_ACPI_RSDP_ADDR, 0xE0000);
+        CHECK(rule_status("R23", snap, inputs()) == Status::fail);
+    }
+    SECTION("a wrong checksum") {
+        poke8(snap, RSDP_ADDR + 9, 'X');  // an OEM id byte
+        CHECK(rule_status("R23", snap, inputs()) == Status::fail);
+    }
+    SECTION("a wrong extended checksum") {
+        poke8(snap, RSDP_ADDR + 24, 1);  // an XSDT address byte
+        CHECK(rule_status("R23", snap, inputs()) == Status::fail);
+    }
+}
