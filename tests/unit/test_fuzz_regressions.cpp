@@ -37,8 +37,10 @@ bzinstall::ExistingImage in_memory(const Bytes& disk) {
 }
 
 bzinstall::InstallRequest small_request() {
-    // The planner never looks inside the kernel: any bytes will do.
-    return bzinstall::InstallRequest{Bytes(20000, 0xC3), Bytes{}, "", 0, bzinstall::embedded_boot_code()};
+    bzinstall::InstallRequest request;
+    request.kernel = Bytes(20000, 0xC3);  // the planner never looks inside the kernel
+    request.boot_code = bzinstall::embedded_boot_code();
+    return request;
 }
 
 // --- snapshot -----------------------------------------------------------------------
