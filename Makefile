@@ -3,6 +3,7 @@
 #   make disk.img        build a bootable image [KERNEL= INITRD= CMDLINE= HANDOFF=16|64 LA57=1]
 #   make test            build everything and run every test through ctest
 #   make bench           boot-time figures: bzboot beside QEMU's own -kernel loader
+#   make fuzz            libFuzzer runs of the parsers (clang, build-fuzz/) [FUZZ_SECONDS=60 FUZZ_MERGE=1]
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 KERNEL  ?= cache/vmlinuz
@@ -18,7 +19,7 @@ export BZ_CMDLINE := $(CMDLINE)
 export BZ_HANDOFF := $(HANDOFF)
 export BZ_LA57    := $(LA57)
 
-.PHONY: all build test bench disk.img clean
+.PHONY: all build test bench disk.img clean fuzz
 all: build
 
 # Configure every time (quick): picks up new source folders too.
@@ -45,3 +46,14 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) disk.img disk.img.tmp
+
+# Fuzzing (fuzz/README.md): its own build dir and compiler (clang++, for libFuzzer);
+# never part of all or test. CXX only counts when the dir is first configured.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_MERGE   ?= 0
+fuzz:
+	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DBZBOOT_PARTS="mbr;stage2;installer;harness;fuzz" \
+	  > $(FUZZ_BUILD).configure.log || { cat $(FUZZ_BUILD).configure.log; exit 1; }
+	cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
+	fuzz/run --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) $(if $(filter 1,$(FUZZ_MERGE)),--merge)
