@@ -91,6 +91,7 @@ detect_edd:
     mov si, msg_no_geometry
     jc fatal
     and cl, CHS_SECTOR_MASK
+    jz fatal                        ; 0 sectors per track: no geometry (and a divide fault below)
     mov [sectors_per_track], cl
     movzx dx, dh                    ; DH = last head number (255 means 256 heads)
     inc dx
