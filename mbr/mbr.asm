@@ -8,7 +8,8 @@
 ;
 ; Only bytes 0..439 are ours: the disk signature and the partition table
 ; that follow belong to the disk and are never written by this code.
-; The installer patches the parameter block (stage 2's LBA and length).
+; The installer patches the parameter block (stage 2's LBA and length, and
+; the flags byte: MBR_FLAG_DEBUG_CHS, for tests only, forces the CHS reads).
 
 %include "diskformat.inc"
 
@@ -31,6 +32,15 @@ mbr_start:
 param_magic:        dd MBR_PARAM_MAGIC
 stage2_lba:         dd STAGE2_LBA
 stage2_sectors:     dw 0
+mbr_flags:          db 0            ; MBR_FLAG_*: 0 unless bzinstall --debug-disk chs
+
+; The labels above are where bzinstall writes (no bytes: checks at assembly time).
+%if (param_magic - mbr_start) != MBR_PARAM_MAGIC_OFF || (stage2_lba - mbr_start) != MBR_PARAM_STAGE2_LBA
+%error "MBR parameter block out of step with diskformat.inc"
+%endif
+%if (stage2_sectors - mbr_start) != MBR_PARAM_STAGE2_SECTS || (mbr_flags - mbr_start) != MBR_PARAM_FLAGS
+%error "MBR parameter block out of step with diskformat.inc"
+%endif
 
 start:
     cli
@@ -71,6 +81,10 @@ normalized:
 
 ; detect_edd: set use_edd when the BIOS has the INT 13h extensions for DL.
 detect_edd:
+    ; Test/debug (bzinstall --debug-disk chs): take the answer "no extensions",
+    ; so that the CHS path below runs on BIOSes that all have them (SeaBIOS, Bochs).
+    test byte [mbr_flags], MBR_FLAG_DEBUG_CHS
+    jnz .no
     mov ah, 0x41
     mov bx, EDD_CHECK_IN
     mov dl, [boot_drive]

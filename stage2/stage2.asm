@@ -2,12 +2,13 @@
 ;
 ; Entry (from the MBR): real mode, CS:IP = 0000:STAGE2_LOAD_ADDR, DL = boot
 ;   drive, interrupts on. The installer patched the parameter block below
-;   with the LBA of the payload partition.
+;   with the LBA of the payload partition (and, for tests only, S2_FLAG_*).
 ;
 ; What it does, in order (each step prints a line; any failure prints what
 ; and where, then halts - it never jumps into a half-loaded kernel):
 ;   1. COM1 and the screen for messages; A20 on and verified.
-;   2. The payload header (magic, CRC), the command line.
+;   2. The disk method (INT 13h extensions, else CHS); the payload header
+;      (magic, CRC), the command line.
 ;   3. The memory map (E820, else E801, else 88h).
 ;   4. The kernel's real-mode setup at X = SETUP_BASE, its header checked.
 ;   5. The protected-mode kernel at 0x100000, the initrd as high as allowed.
@@ -49,6 +50,15 @@ stage2_start:
 s2_magic:           dd S2_PARAM_MAGIC
 payload_lba:        dd 0
 s2_sectors:         dw 0
+s2_flags:           dw 0            ; S2_FLAG_*: 0 unless bzinstall --debug-disk chs
+
+; The labels above are where bzinstall writes (no bytes: checks at assembly time).
+%if (s2_magic - stage2_start) != S2_PARAM_MAGIC_OFF || (payload_lba - stage2_start) != S2_PARAM_PAYLOAD_LBA
+%error "stage 2 parameter block out of step with diskformat.inc"
+%endif
+%if (s2_sectors - stage2_start) != S2_PARAM_SECTORS || (s2_flags - stage2_start) != S2_PARAM_FLAGS
+%error "stage 2 parameter block out of step with diskformat.inc"
+%endif
 
 start:
     cli
@@ -84,6 +94,7 @@ start:
     call disk_init
     mov si, msg_no_disk
     jc die
+    call report_disk
     call crc32_init_table
     call load_payload_header
 
@@ -669,6 +680,7 @@ disk_status:        resb 1
 retry_status:       resb 1          ; BIOS status of the last failed attempt before a retry
 sectors_per_track:  resw 1
 heads:              resw 1
+cylinders:          resw 1          ; as the BIOS's AH=08h reports them (at most 1024)
 protocol:           resw 1
 setup_sects:        resd 1          ; as a dword: added to 32-bit sector numbers
 mem_map_count:      resw 1
