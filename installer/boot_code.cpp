@@ -31,17 +31,19 @@ std::string check_boot_code(const BootCode& code) {
     return "";
 }
 
-Bytes patched_mbr_code(const BootCode& code) {
+Bytes patched_mbr_code(const BootCode& code, const BootCodeFlags& flags) {
     Bytes mbr = code.mbr;
     put_u32(mbr, df::MBR_PARAM_STAGE2_LBA, df::STAGE2_LBA);
     put_u16(mbr, df::MBR_PARAM_STAGE2_SECTS, stage2_sectors(code));
+    put_u8(mbr, df::MBR_PARAM_FLAGS, flags.debug_disk_chs ? df::MBR_FLAG_DEBUG_CHS : 0);
     return mbr;
 }
 
-Bytes patched_stage2(const BootCode& code, std::uint64_t payload_lba) {
+Bytes patched_stage2(const BootCode& code, std::uint64_t payload_lba, const BootCodeFlags& flags) {
     Bytes stage2 = code.stage2;
     put_u32(stage2, df::S2_PARAM_PAYLOAD_LBA, payload_lba);
     put_u16(stage2, df::S2_PARAM_SECTORS, stage2_sectors(code));
+    put_u16(stage2, df::S2_PARAM_FLAGS, flags.debug_disk_chs ? df::S2_FLAG_DEBUG_CHS : 0);
     return stage2;
 }
 

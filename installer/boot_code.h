@@ -22,10 +22,15 @@ std::string check_boot_code(const BootCode& code);
 
 std::uint64_t stage2_sectors(const BootCode& code);
 
-// The 440 boot-code bytes with the stage 2 location filled in.
-Bytes patched_mbr_code(const BootCode& code);
+// What the boot code is told besides where things are: debug switches for tests.
+struct BootCodeFlags {
+    bool debug_disk_chs = false;  // MBR and stage 2 read with CHS as if AH=41h said "no extensions"
+};
 
-// Stage 2 with the payload partition's first sector filled in.
-Bytes patched_stage2(const BootCode& code, std::uint64_t payload_lba);
+// The 440 boot-code bytes with the stage 2 location (and the MBR_FLAG_* byte) filled in.
+Bytes patched_mbr_code(const BootCode& code, const BootCodeFlags& flags = {});
+
+// Stage 2 with the payload partition's first sector (and the S2_FLAG_* word) filled in.
+Bytes patched_stage2(const BootCode& code, std::uint64_t payload_lba, const BootCodeFlags& flags = {});
 
 }  // namespace bzinstall

@@ -107,11 +107,11 @@ InstallPlan plan_into(const InstallRequest& request, Bytes mbr_sector, std::uint
     entry.lba_start = static_cast<std::uint32_t>(plan.payload_lba);
     entry.lba_count = static_cast<std::uint32_t>(plan.payload_sectors);
 
-    const Bytes mbr_code = patched_mbr_code(request.boot_code);
+    const Bytes mbr_code = patched_mbr_code(request.boot_code, request.boot_code_flags);
     std::copy(mbr_code.begin(), mbr_code.end(), mbr_sector.begin());
     write_partition_entry(mbr_sector, plan.slot, entry);
     plan.mbr_sector = std::move(mbr_sector);
-    plan.stage2 = patched_stage2(request.boot_code, plan.payload_lba);
+    plan.stage2 = patched_stage2(request.boot_code, plan.payload_lba, request.boot_code_flags);
     plan.payload_header = build_payload_header(plan.layout, request.kernel, request.initrd,
                                                request.cmdline, request.payload_flags);
     return plan;

@@ -22,6 +22,7 @@ struct InstallRequest {
     std::string cmdline;
     std::uint32_t payload_flags = 0;  // PF_* bits
     BootCode boot_code;
+    BootCodeFlags boot_code_flags{};  // MBR_FLAG_* / S2_FLAG_* (tests only)
 };
 
 // The image as it is now. `read_at(offset, count)` returns up to `count` bytes

@@ -2,6 +2,7 @@
 //
 //   bzinstall --kernel K [--initrd I] [--cmdline C] [--handoff 16|64] [--la57] [--size SIZE] IMAGE
 //             [--debug-memory e801|88]   (tests: make stage 2 skip E820, or E820 and E801)
+//             [--debug-disk chs]         (tests: MBR and stage 2 read with CHS, not the extensions)
 //
 // Exit codes: 0 installed, 1 refused (one line naming the problem), 2 usage error or
 // unreadable input. Nothing is written unless every check passes.
@@ -35,6 +36,8 @@ constexpr int kDefaultHandoff = kHandoff64;  // boot.rst "64-bit Boot Protocol"
 // --debug-memory: the first memory-map method stage 2 may use (the payload's debug flags).
 constexpr const char* kDebugMemoryE801 = "e801";  // skip INT 15h E820h
 constexpr const char* kDebugMemory88 = "88";      // skip E820h and E801h
+// --debug-disk: the disk method the MBR and stage 2 must use (their parameter blocks' flags).
+constexpr const char* kDebugDiskChs = "chs";  // as if INT 13h AH=41h said "no extensions"
 
 struct Options {
     std::string kernel_path;
@@ -45,6 +48,7 @@ struct Options {
     bool la57 = false;
     std::uint64_t size_bytes = 0;  // 0: fitted to the payload
     std::string debug_memory;      // "", kDebugMemoryE801 or kDebugMemory88
+    std::string debug_disk;        // "" or kDebugDiskChs
     std::string image_path;
 };
 
@@ -93,6 +97,7 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
     } else if (options.debug_memory == kDebugMemory88) {
         request.payload_flags |= diskformat::PF_DEBUG_NO_E820 | diskformat::PF_DEBUG_NO_E801;
     }
+    request.boot_code_flags.debug_disk_chs = options.debug_disk == kDebugDiskChs;
     return request;
 }
 
@@ -151,6 +156,10 @@ int main(int argc, char** argv) {
                    "test/debug only: stage 2 skips E820 (e801), or E820 and E801 (88), for its "
                    "memory map")
         ->check(CLI::IsMember({kDebugMemoryE801, kDebugMemory88}));
+    app.add_option("--debug-disk", options.debug_disk,
+                   "test/debug only: the MBR and stage 2 read the disk with CHS (chs), as if the "
+                   "BIOS had no INT 13h extensions")
+        ->check(CLI::IsMember({kDebugDiskChs}));
     app.add_option("IMAGE", options.image_path, "disk image to create or install into")->required();
 
     try {

@@ -153,6 +153,17 @@ TEST_CASE("cli: --debug-memory puts stage 2's memory-map debug flags in the payl
     CHECK_THAT(run_bzinstall("--help").output, Catch::Contains("--debug-memory"));
 }
 
+TEST_CASE("cli: --debug-disk takes only chs, and --help names it as a test/debug option", "[cli]") {
+    CliWorkspace ws;
+    CHECK(ws.install("--debug-disk lba").exit_code == 2);  // the extensions are the normal case
+    CHECK(ws.install("--debug-disk").exit_code == 2);
+    CHECK_FALSE(fs::exists(ws.image));
+    REQUIRE(ws.install("--debug-disk chs").exit_code == 0);
+    CHECK(read_file(ws.image).at(diskformat::MBR_PARAM_FLAGS) == diskformat::MBR_FLAG_DEBUG_CHS);
+    const std::string help = run_bzinstall("--help").output;
+    CHECK_THAT(help, Catch::Contains("--debug-disk") && Catch::Contains("test/debug only"));
+}
+
 namespace {
 
 // A kernel (or initrd) that bzinstall must refuse, and what the one line must say.

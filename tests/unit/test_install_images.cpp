@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -138,7 +139,8 @@ void check_payload(const Bytes& disk, const PartitionEntry& entry, const Bytes& 
 }
 
 // Boot code in place: the embedded blobs with only their parameter blocks changed.
-void check_boot_code(const Bytes& disk, std::uint64_t payload_lba) {
+// `debug_disk_chs`: bzinstall --debug-disk chs, whose flags must be set (else zero).
+void check_boot_code(const Bytes& disk, std::uint64_t payload_lba, bool debug_disk_chs = false) {
     const BootCode code = embedded_boot_code();
     const std::uint64_t s2_sectors = code.stage2.size() / kSector;
     Bytes mbr = slice(disk, 0, df::MBR_BOOTCODE_SIZE);
@@ -146,9 +148,11 @@ void check_boot_code(const Bytes& disk, std::uint64_t payload_lba) {
     CHECK(m.u32(df::MBR_PARAM_MAGIC_OFF) == df::MBR_PARAM_MAGIC);
     CHECK(m.u32(df::MBR_PARAM_STAGE2_LBA) == df::STAGE2_LBA);
     CHECK(m.u16(df::MBR_PARAM_STAGE2_SECTS) == s2_sectors);
+    CHECK(m.u8(df::MBR_PARAM_FLAGS) == (debug_disk_chs ? df::MBR_FLAG_DEBUG_CHS : 0));
     Bytes expected_mbr = code.mbr;
     std::copy(mbr.begin() + df::MBR_PARAM_STAGE2_LBA, mbr.begin() + df::MBR_PARAM_STAGE2_SECTS + 2,
               expected_mbr.begin() + df::MBR_PARAM_STAGE2_LBA);
+    expected_mbr[df::MBR_PARAM_FLAGS] = mbr[df::MBR_PARAM_FLAGS];  // checked above
     CHECK(difference(mbr, expected_mbr) == "");
 
     Bytes stage2 = slice(disk, df::STAGE2_LBA * kSector, code.stage2.size());
@@ -156,9 +160,10 @@ void check_boot_code(const Bytes& disk, std::uint64_t payload_lba) {
     CHECK(s.u32(df::S2_PARAM_MAGIC_OFF) == df::S2_PARAM_MAGIC);
     CHECK(s.u32(df::S2_PARAM_PAYLOAD_LBA) == payload_lba);
     CHECK(s.u16(df::S2_PARAM_SECTORS) == s2_sectors);
+    CHECK(s.u16(df::S2_PARAM_FLAGS) == (debug_disk_chs ? df::S2_FLAG_DEBUG_CHS : 0));
     Bytes expected_stage2 = code.stage2;
-    std::copy(stage2.begin() + df::S2_PARAM_PAYLOAD_LBA, stage2.begin() + df::S2_PARAM_SECTORS + 2,
-              expected_stage2.begin() + df::S2_PARAM_PAYLOAD_LBA);
+    std::copy(stage2.begin() + df::S2_PARAM_PAYLOAD_LBA, stage2.begin() + df::S2_PARAM_FLAGS + 2,
+              expected_stage2.begin() + df::S2_PARAM_PAYLOAD_LBA);  // flags checked above
     CHECK(difference(stage2, expected_stage2) == "");
 }
 
@@ -212,6 +217,39 @@ TEST_CASE("a new image has its table, boot code, header, CRCs and files in place
     CHECK(parts[0]["size"] == 2048);
     CHECK(parts[0]["type"] == "7f");
     CHECK(parts[0]["bootable"] == true);
+}
+
+TEST_CASE("debug disk: --debug-disk chs sets the MBR's and stage 2's CHS flags and nothing else", "[image]") {
+    // The flags sit in the parameter blocks, where the MBR and stage 2 read them
+    // before their first disk call (include/diskformat.inc MBR_PARAM_FLAGS, S2_PARAM_FLAGS).
+    const BootCode code = embedded_boot_code();
+    CHECK(code.mbr.at(df::MBR_PARAM_FLAGS) == 0);  // an unpatched template reads the normal way
+    CHECK(ByteView(code.stage2).u16(df::S2_PARAM_FLAGS) == 0u);
+
+    Workspace ws;
+    REQUIRE(ws.install().exit_code == 0);
+    const Bytes normal = read_file(ws.image);
+    check_boot_code(normal, df::BZ_PART_ALIGN_SECTORS, false);
+    fs::remove(ws.image);
+
+    CommandResult r = ws.install("--debug-disk chs");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const Bytes chs = read_file(ws.image);
+    check_boot_code(chs, df::BZ_PART_ALIGN_SECTORS, true);
+    check_payload(chs, read_partition_table(chs)[0], ws.kernel_bytes, ws.initrd_bytes, "", df::PF_HANDOFF64);
+    // Byte for byte the normal image apart from the disk signature and the two flags.
+    REQUIRE(chs.size() == normal.size());
+    std::vector<std::uint64_t> differing;
+    for (std::uint64_t i = 0; i < chs.size(); ++i) {
+        const bool signature = i >= df::MBR_DISK_SIGNATURE && i < df::MBR_DISK_SIGNATURE + 4;
+        if (chs[i] != normal[i] && !signature) {
+            differing.push_back(i);
+        }
+    }
+    const std::vector<std::uint64_t> flag_bytes{df::MBR_PARAM_FLAGS,
+                                                df::STAGE2_LBA * kSector + df::S2_PARAM_FLAGS};
+    CHECK(differing == flag_bytes);
 }
 
 TEST_CASE("two new images get different disk signatures", "[image]") {
