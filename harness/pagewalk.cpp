@@ -53,7 +53,7 @@ void append_run(Runs& runs, const Mapping& m) {
 
 class Walker {
 public:
-    Walker(const Snapshot& snap, int levels, PageWalk& out) : snap_(snap), levels_(levels), out_(out) {}
+    Walker(const Snapshot& snap, PageWalk& out) : snap_(snap), out_(out) {}
 
     // Runs of the table at `table` (a level-`level` table) reached with the
     // inherited attributes `inherited`; virtual addresses relative to the
@@ -124,7 +124,6 @@ private:
     }
 
     const Snapshot& snap_;
-    int levels_;
     PageWalk& out_;
     std::map<Key, Runs> memo_;
     std::vector<std::uint64_t> on_path_;
@@ -152,7 +151,7 @@ std::uint64_t canonical(std::uint64_t virt, int levels) {
 PageWalk walk_page_tables(const Snapshot& snap, std::uint64_t cr3, bool la57) {
     PageWalk result;
     result.levels = la57 ? 5 : 4;
-    Walker walker(snap, result.levels, result);
+    Walker walker(snap, result);
     const PageAttrs everything{true, true, false, false, false, false};
     const Runs& runs = walker.walk(cr3 & CR3_ADDR_MASK, result.levels, everything);
     // Sign extension can split a run that crosses into the upper half.
