@@ -67,6 +67,17 @@ std::string last_words(const std::string& text, std::size_t count) {
     return out;
 }
 
+// The panic and error lines of Bochs's log ("...p[DEV ] ..." / "...e[DEV ] ..."):
+// where it says why it gave up when its output does not.
+std::string log_problems(const std::string& log_path) {
+    static const std::regex problem(R"(^[0-9]+[pe]\[)");
+    std::ifstream in(log_path);
+    std::string line, text;
+    while (std::getline(in, line))
+        if (std::regex_search(line, problem)) text += line + "\n";
+    return last_words(text, LAST_WORDS_LINES);
+}
+
 }  // namespace
 
 std::vector<std::string> bochs_command_line(const BochsConfig& c, const std::string& disk_link,
@@ -214,8 +225,10 @@ std::string BochsSession::wait_for_prompt(const std::string& what) {
     } catch (const CaptureError& e) {
         if (deadline_.expired()) throw CaptureError(fmt::format("timed out waiting for {}", what));
         bochs_->wait_exited(BOCHS_EXIT_GRACE);
-        throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words: {}", bochs_->exit_description(),
-                                       what, last_words(pending_, LAST_WORDS_LINES)));
+        const std::string problems = log_problems(work_.file("bochs.log"));
+        throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words: {}{}", bochs_->exit_description(),
+                                       what, last_words(pending_, LAST_WORDS_LINES),
+                                       problems.empty() ? "" : "; its log: " + problems));
     }
     std::string output;
     output.swap(pending_);
