@@ -105,6 +105,18 @@ TEST_CASE("cli: a refused kernel exits 1 with one line naming file and problem",
     CHECK_FALSE(fs::exists(ws.image));
 }
 
+TEST_CASE("cli: by default a kernel without a 64-bit entry gets the 16-bit hand-off, with a note", "[cli]") {
+    FakeKernel fake;
+    fake.xloadflags = 0;
+    CliWorkspace ws(fake);
+    CommandResult r = ws.install("");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("XLF_KERNEL_64") && Catch::Contains("16-bit"));
+    const std::uint64_t header = diskformat::BZ_PART_ALIGN_SECTORS * bp::SECTOR_SIZE;
+    CHECK(bzinstall::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == 0u);
+}
+
 TEST_CASE("cli: request problems are refusals (exit 1) and create nothing", "[cli]") {
     FakeKernel fake;
     fake.xloadflags = 0;
