@@ -81,12 +81,13 @@ std::string log_problems(const std::string& log_path) {
 }  // namespace
 
 std::vector<std::string> bochs_command_line(const BochsConfig& c, const std::string& disk_link,
-                                            const std::string& serial_log, const std::string& bochs_log) {
+                                            const std::string& serial_log, const std::string& bochs_log,
+                                            const std::string& empty_rc) {
     std::vector<std::string> argv = {
         BOCHS_BINARY,
         "-q",
         "-f",
-        "/dev/null",  // the whole configuration follows as arguments
+        empty_rc,  // the whole configuration follows as arguments
         fmt::format("megs: {}", c.memory_bytes / MiB),
         fmt::format("romimage: file={}", BIOS_IMAGE),
         fmt::format("vgaromimage: file={}", VGA_BIOS_IMAGE),
@@ -188,7 +189,11 @@ BochsSession::BochsSession(const BochsConfig& config, const TempDir& work, const
     std::error_code error;
     std::filesystem::create_symlink(std::filesystem::absolute(config.image), disk_link, error);
     if (error) throw CaptureError(fmt::format("cannot link the image into {}: {}", work.path(), error.message()));
-    argv_ = bochs_command_line(config, disk_link, work.file("serial.log"), work.file("bochs.log"));
+    // Our own empty file, not /dev/null: Bochs would parse whatever a broken
+    // machine's /dev/null holds.
+    const std::string empty_rc = work.file("bochsrc");
+    if (!std::ofstream(empty_rc)) throw CaptureError(fmt::format("cannot create {}", empty_rc));
+    argv_ = bochs_command_line(config, disk_link, work.file("serial.log"), work.file("bochs.log"), empty_rc);
 
     int stdin_pipe[2], stdout_pipe[2];
     if (::pipe2(stdin_pipe, O_CLOEXEC) != 0) throw CaptureError(fmt::format("pipe: {}", std::strerror(errno)));

@@ -24,9 +24,11 @@ struct BochsConfig {
 inline constexpr std::uint64_t BOCHS_MAX_MEMORY = 3ull << 30;
 
 // The bochs command line; disk_link is a symlink to the image inside the
-// capture's temporary directory (Bochs puts its lock and redo files beside it).
+// capture's temporary directory (Bochs puts its lock and redo files beside it),
+// empty_rc an empty file there: the configuration follows as arguments.
 std::vector<std::string> bochs_command_line(const BochsConfig& config, const std::string& disk_link,
-                                            const std::string& serial_log, const std::string& bochs_log);
+                                            const std::string& serial_log, const std::string& bochs_log,
+                                            const std::string& empty_rc);
 
 // Parses the debugger's `r`, `sreg` and `creg` output (concatenated).
 // Throws CaptureError when a register is missing.

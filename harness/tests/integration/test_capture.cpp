@@ -355,8 +355,9 @@ TEST_CASE("emulator command lines", "[capture]") {
     CHECK_FALSE(has(d, "-drive"));
 
     BochsConfig bochs{"/images/disk.img", 512ull << 20, ""};
-    const std::vector<std::string> b = bochs_command_line(bochs, "/tmp/w/disk.img", "/tmp/w/s.log", "/tmp/w/b.log");
+    const std::vector<std::string> b = bochs_command_line(bochs, "/tmp/w/disk.img", "/tmp/w/s.log", "/tmp/w/b.log", "/tmp/w/bochsrc");
     CHECK(b[0] == "bochs");
+    CHECK(has(b, "/tmp/w/bochsrc"));
     CHECK(has(b, "megs: 512"));
     CHECK(has(b, "display_library: term"));
     CHECK(has(b, "ata0-master: type=disk, path=/tmp/w/disk.img, mode=volatile"));
