@@ -12,17 +12,13 @@
 ; the flags byte: MBR_FLAG_DEBUG_CHS, for tests only, forces the CHS reads).
 
 %include "diskformat.inc"
+%include "bios.inc"
 
 bits 16
+%ifidn __OUTPUT_FORMAT__, bin
 org MBR_LOAD_ADDR
+%endif
 
-READ_ATTEMPTS       equ 3           ; tries per sector, with a disk reset between
-EDD_CHECK_IN        equ 0x55AA      ; INT 13h AH=41h: BX in ...
-EDD_CHECK_OUT       equ 0xAA55      ; ... and out when extensions are present
-EDD_FIXED_DISK_API  equ 0x0001      ; CX bit 0: AH=42h..44h,47h,48h supported
-DAP_SIZE            equ 16          ; disk address packet without the 64-bit buffer
-CHS_SECTOR_MASK     equ 0x3F        ; CL bits 0..5: sectors per track / sector number
-CHS_CYL_HIGH_SHIFT  equ 2           ; cylinder bits 8..9 live in CL bits 6..7
 SECTOR_SIZE_BYTES   equ 512
 PARAGRAPHS_PER_SECTOR equ SECTOR_SIZE_BYTES / 16
 
@@ -79,13 +75,19 @@ normalized:
     mov dl, [boot_drive]
     jmp 0:STAGE2_LOAD_ADDR
 
-; detect_edd: set use_edd when the BIOS has the INT 13h extensions for DL.
+; detect_edd: use_edd = 1 when the BIOS has the INT 13h extensions for the
+;   boot drive, else the CHS geometry in sectors_per_track and heads.
+; In: boot_drive   Out: use_edd, or sectors_per_track and heads; no return (fatal)
+;   when the BIOS reports no geometry
+; Clobbers: AX, BX, CX, DX, SI, DI (and ES: AH=08h returns a floppy's parameter
+;   table in ES:DI)
+; Assumes: real mode, DS = ES = 0
 detect_edd:
     ; Test/debug (bzinstall --debug-disk chs): take the answer "no extensions",
     ; so that the CHS path below runs on BIOSes that all have them (SeaBIOS, Bochs).
     test byte [mbr_flags], MBR_FLAG_DEBUG_CHS
     jnz .no
-    mov ah, 0x41
+    mov ah, INT13_EDD_CHECK
     mov bx, EDD_CHECK_IN
     mov dl, [boot_drive]
     int 0x13
@@ -98,7 +100,7 @@ detect_edd:
     ret
 .no:
     ; CHS fallback: ask for the geometry once (AH=08h).
-    mov ah, 0x08
+    mov ah, INT13_GET_PARAMS
     mov dl, [boot_drive]
     xor di, di                      ; ES:DI = 0:0 works around buggy BIOSes
     int 0x13
@@ -112,24 +114,27 @@ detect_edd:
     mov [heads], dx
     ret
 
-; read_sector: read LBA EAX into BX:0000. Retries READ_ATTEMPTS times with a
-; disk reset in between; halts with a message when every attempt fails.
-; Preserves EAX, BX, CX.
+; read_sector: read the sector at LBA EAX into BX:0000, trying MBR_READ_ATTEMPTS
+;   times with a disk reset in between.
+; In: EAX = LBA, BX = segment, use_edd and the geometry (detect_edd)
+; Out: the sector at BX:0000; no return (fatal) when every attempt fails
+; Clobbers: flags only (preserves all registers)
+; Assumes: real mode, DS = 0
 read_sector:
     push es
     pushad
-    mov bp, READ_ATTEMPTS
+    mov bp, MBR_READ_ATTEMPTS
 .attempt:
     cmp byte [use_edd], 0
     je .chs
-    mov [dap_lba], eax
-    mov [dap_segment], bx
+    mov [dap + EDD_DAP.lba], eax
+    mov [dap + EDD_DAP.segment], bx
     ; On an error the BIOS writes the number of sectors it did transfer (0) back
     ; into the packet (EDD 3.0, SeaBIOS does): set the count before every call,
     ; or the retry "succeeds" reading nothing and stage 2 starts half-loaded.
-    mov word [dap_count], 1
+    mov word [dap + EDD_DAP.count], 1
     mov si, dap
-    mov ah, 0x42
+    mov ah, INT13_EDD_READ
     mov dl, [boot_drive]
     int 0x13
     jnc .done
@@ -146,23 +151,23 @@ read_sector:
     xor dx, dx
     div word [heads]                          ; AX = cylinder, DX = head
     mov ch, al
-    shl ah, 6                       ; cylinder bits 8..9 into CL bits 6..7
+    shl ah, CHS_CYL_TO_CL_SHIFT     ; cylinder bits 8..9 into CL bits 6..7
     or cl, ah
     mov dh, dl
     mov dl, [boot_drive]
     mov es, bx
     xor bx, bx
-    mov ax, 0x0201                  ; AH=02h read, AL=1 sector
+    mov ax, INT13_READ_CHS << 8 | 1 ; AH=02h read, AL=1 sector
     int 0x13
     pop eax
     mov bx, es
     jnc .done
 .retry:
-    xor ah, ah                      ; AH=00h: reset the controller, then retry
+    xor ah, ah                      ; AH = INT13_RESET: reset the controller, then retry
     mov dl, [boot_drive]
     int 0x13
-    mov eax, [esp + 28]             ; restore EAX (pushad's copy) after the BIOS call
-    mov bx, [esp + 16]
+    mov eax, [esp + PUSHAD_FRAME.eax] ; restore EAX and BX from PUSHAD's copies
+    mov bx, [esp + PUSHAD_FRAME.ebx]
     dec bp
     jnz .attempt
     mov si, msg_read_error
@@ -173,6 +178,8 @@ read_sector:
     ret
 
 ; fatal: print "bzboot: " and the message at SI on the screen, then halt for good.
+; In: SI = message (NUL-terminated)   Out: never returns
+; Assumes: real mode, DS = 0
 fatal:
     push si
     mov si, msg_prefix
@@ -184,7 +191,10 @@ fatal:
     hlt
     jmp .halt
 
-; print: NUL-terminated string at SI through the BIOS teletype.
+; print: the NUL-terminated string at SI through the BIOS teletype.
+; In: SI = string   Out: SI past its NUL
+; Clobbers: AX, BX, SI (and BP, DI on video BIOSes that clobber them)
+; Assumes: real mode, DS = 0
 print:
     lodsb
     test al, al
@@ -203,11 +213,10 @@ msg_no_geometry:    db "no disk geometry", 0
 msg_read_error:     db "disk read error", 0
 
 dap:
-    db DAP_SIZE, 0
-dap_count:          dw 1            ; sectors
-    dw 0                            ; buffer offset
-dap_segment:        dw 0
-dap_lba:            dd 0, 0
+    istruc EDD_DAP
+    at EDD_DAP.size,    db EDD_DAP_size
+    at EDD_DAP.count,   dw 1
+    iend
 
 use_edd:            db 0
 boot_drive:         db 0
