@@ -25,6 +25,7 @@
 
 %include "bootproto.inc"
 %include "diskformat.inc"
+%include "bios.inc"
 
 bits 16
 org STAGE2_LOAD_ADDR
@@ -32,7 +33,7 @@ org STAGE2_LOAD_ADDR
 STACK_TOP           equ 0x7C00
 BOUNCE_SEG          equ 0x3000      ; 64 KiB aligned: 127 sectors never cross a 64 KiB page
 BOUNCE_LINEAR       equ BOUNCE_SEG << 4
-BOUNCE_SECTORS      equ DISK_MAX_SECTORS
+BOUNCE_SECTORS      equ EDD_MAX_SECTORS
 SETUP_SEG           equ SETUP_BASE >> 4
 CMDLINE_LINEAR      equ SETUP_BASE + SETUP_CMDLINE_OFFSET
 CMDLINE_SEG         equ CMDLINE_LINEAR >> 4
@@ -114,6 +115,9 @@ start:
     jmp handoff16
 
 ; report_memory: "memory: N KiB usable below 4 GiB (E820, M entries)".
+; In: mem_map, mem_map_count, mem_source   Out: nothing
+; Clobbers: EAX, BX, SI, flags
+; Assumes: real mode, DS = 0
 report_memory:
     mov si, msg_memory
     call say
@@ -133,7 +137,11 @@ report_memory:
     call puts
     ret
 
-; read_to_bounce: CX sectors (<= BOUNCE_SECTORS) at payload-relative sector EAX.
+; read_to_bounce: CX sectors at payload-relative sector EAX into the bounce buffer.
+; In: EAX = sector in the payload partition, CX = sectors (1..BOUNCE_SECTORS)
+; Out: the sectors at BOUNCE_SEG:0000; never returns on a read error (read_sectors)
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode, DS = 0
 read_to_bounce:
     push eax
     push es
@@ -145,7 +153,13 @@ read_to_bounce:
     pop eax
     ret
 
-; load_payload_header: read and check the payload header, copy the command line.
+; load_payload_header: read and check the payload header, keep its fields,
+;   copy the command line to CMDLINE_LINEAR and print it.
+; In: payload_lba
+; Out: payload_flags, kernel_*, initrd_*, cmdline_len; never returns when the
+;   header is damaged or from another version (die)
+; Clobbers: EAX, BX, CX, EDX, SI, DI, flags
+; Assumes: real mode, DS = ES = 0, DF clear
 load_payload_header:
     xor eax, eax
     mov cx, PAYLOAD_HDR_SECTORS
@@ -225,7 +239,12 @@ load_payload_header:
     jmp die
 
 ; load_setup: the boot sector and setup (setup_sects + 1 sectors) at X, and
-; the header checks of boot.rst before anything is loaded high.
+;   the header checks of boot.rst before anything is loaded high.
+; In: kernel_sector, kernel_size, cmdline_len
+; Out: protocol, setup_sects, pm_size; never returns when the kernel is not
+;   one bzboot can boot (die)
+; Clobbers: EAX, BX, CX, EDX, SI, flags
+; Assumes: real mode, DS = ES = 0
 load_setup:
     push es
     mov eax, [kernel_sector]
@@ -295,8 +314,13 @@ load_setup:
     pop es
     jmp die
 
-; kernel_windows: from the header, the kernel's decompression windows.
-; Sets window_lo_end = 0x100000 + init_size and window_pref [pref, pref + init_size).
+; kernel_windows: from the header, the kernel's decompression windows and
+;   initrd_addr_max.
+; In: the header at X, protocol, pm_size
+; Out: init_size, pref_address, window_lo_end = 0x100000 + init_size,
+;   window_pref_end = pref_address + init_size, initrd_addr_max
+; Clobbers: EAX, ECX, EDX, flags
+; Assumes: real mode, DS = 0
 kernel_windows:
     push es
     push word SETUP_SEG
@@ -328,8 +352,12 @@ kernel_windows:
     ret
 
 ; check_memory_needs: the kernel decompresses into [0x100000, 0x100000 +
-; init_size) and, when relocatable, [pref_address, pref_address + init_size):
-; both must be RAM. Otherwise say how much is needed and stop.
+;   init_size) and, when relocatable, [pref_address, pref_address + init_size):
+;   both must be RAM. Otherwise say how much is needed and stop.
+; In: the header at X, mem_map   Out: as kernel_windows; never returns when
+;   a window is not RAM
+; Clobbers: EAX, EBX, ECX, EDX, flags
+; Assumes: real mode, DS = 0
 check_memory_needs:
     call kernel_windows
     mov eax, BZIMAGE_LOAD_ADDR
@@ -367,8 +395,14 @@ check_memory_needs:
     jmp die_silently
 
 ; load_extent: ECX bytes from payload-relative sector EAX to linear EDI,
-; through the bounce buffer, a dot every PROGRESS_EVERY buffers. Leaves the
-; running CRC-32 in extent_crc up to date (the caller starts it).
+;   through the bounce buffer, a dot every PROGRESS_EVERY buffers. Keeps the
+;   running CRC-32 of those bytes in extent_crc (the caller starts it).
+; In: EAX = sector in the payload partition, ECX = bytes, EDI = linear
+;   destination, extent_crc
+; Out: the bytes at EDI (whole sectors: up to 511 bytes more), extent_crc;
+;   never returns on a read error
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode, DS = ES = 0, A20 on
 load_extent:
     pushad
     xor bp, bp
@@ -422,7 +456,12 @@ load_extent:
     popad
     ret
 
-; load_kernel: the protected-mode part at 0x100000 (boot.rst: bzImage).
+; load_kernel: the protected-mode part at 0x100000 (boot.rst: bzImage), its
+;   CRC-32 (with the boot sector and setup at X) checked.
+; In: kernel_sector, setup_sects, pm_size, kernel_crc
+; Out: the kernel at 0x100000; never returns on a read error or a wrong CRC
+; Clobbers: EAX, BX, ECX, EDX, SI, EDI, flags
+; Assumes: real mode, DS = ES = 0, A20 on
 load_kernel:
     mov si, msg_loading_kernel
     call say
@@ -450,8 +489,12 @@ load_kernel:
     call check_crc
     ret
 
-; check_crc: compare extent_crc with the installer's CRC in EAX; on a
-; mismatch print the message at SI with both values and halt.
+; check_crc: compare extent_crc with the installer's CRC; on a mismatch print
+;   the message at SI with both values and halt.
+; In: EAX = the recorded CRC, SI = message, extent_crc
+; Out: returns only when they agree
+; Clobbers: EDX, flags
+; Assumes: real mode, DS = 0
 check_crc:
     mov edx, [extent_crc]
     not edx                         ; CRC-32 ends inverted
@@ -478,9 +521,13 @@ check_crc:
     call newline
     jmp die_silently
 
-; place_initrd: EAX = the highest page-aligned address for an initrd of
-; initrd_size bytes inside one usable E820 range, its last byte at or below
-; initrd_addr_max, and outside both decompression windows; 0 when none.
+; place_initrd: the highest page-aligned address for an initrd of
+;   initrd_size bytes inside one usable E820 range, its last byte at or below
+;   initrd_addr_max, and outside both decompression windows.
+; In: initrd_size, initrd_addr_max, the windows, mem_map
+; Out: EAX = the address; 0 when there is none
+; Clobbers: flags
+; Assumes: real mode, DS = 0
 place_initrd:
     push ebx
     push ecx
@@ -496,9 +543,9 @@ place_initrd:
 .entry:
     test bp, bp
     jz .done
-    cmp dword [si + 16], E820_TYPE_RAM
+    cmp dword [si + E820_ENTRY.type], E820_TYPE_RAM
     jne .next
-    cmp dword [si + 4], 0
+    cmp dword [si + E820_ENTRY.base + 4], 0
     jne .next
     call entry_end32                ; EDX = end (exclusive, clipped)
     ; top = min(end, initrd_addr_max + 1), 0 meaning 4 GiB
@@ -515,7 +562,7 @@ place_initrd:
     sub eax, ecx
     and eax, PAGE_MASK
 .check:
-    cmp eax, [si]                   ; below the range's start: does not fit here
+    cmp eax, [si + E820_ENTRY.base] ; below the range's start: does not fit here
     jb .next
     cmp eax, BZIMAGE_LOAD_ADDR
     jb .next
@@ -555,7 +602,12 @@ place_initrd:
     pop ebx
     ret
 
-; load_initrd: as high as possible (boot.rst), then its address in the header.
+; load_initrd: the initrd as high as possible (boot.rst), its CRC-32 checked.
+; In: initrd_sector, initrd_size, initrd_crc, mem_map, the windows
+; Out: initrd_addr (0: no initrd); never returns when there is no room, on a
+;   read error or a wrong CRC
+; Clobbers: EAX, ECX, EDX, SI, EDI, flags
+; Assumes: real mode, DS = ES = 0, A20 on
 load_initrd:
     cmp dword [initrd_size], 0
     je .none
@@ -589,6 +641,9 @@ load_initrd:
     jmp die
 
 ; fill_header: the fields a boot loader writes (boot.rst, "Details of Header Fields").
+; In: initrd_addr, initrd_size   Out: the header at X
+; Clobbers: EAX, flags
+; Assumes: real mode, DS = 0
 fill_header:
     push es
     push word SETUP_SEG
@@ -653,13 +708,12 @@ name_e820:          db "E820", 0
 name_e801:          db "E801", 0
 name_88h:           db "88h", 0
 
-; Disk address packet for INT 13h AH=42h.
+; Disk address packet for INT 13h AH=42h (bios_read fills it in).
 align 4
-dap:                db EDD_DAP_SIZE, 0
-dap_count:          dw 0
-dap_offset:         dw 0
-dap_segment:        dw 0
-dap_lba:            dd 0, 0
+dap:
+    istruc EDD_DAP
+    at EDD_DAP.size,    db EDD_DAP_size
+    iend
 
 ; The image ends here, padded to whole sectors; the rest is zeroed below.
 image_end:

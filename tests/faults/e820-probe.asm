@@ -11,6 +11,7 @@
 
 %include "bootproto.inc"
 %include "diskformat.inc"
+%include "bios.inc"
 
 bits 16
 org STAGE2_LOAD_ADDR
