@@ -14,36 +14,23 @@
 ;   5. The protected-mode kernel at 0x100000, the initrd as high as allowed.
 ;   6. The loader's header fields, then the hand-off (hand-off16.inc).
 ;
-; Memory while stage 2 runs (linear):
-;   0x00500..0x07C00  stack (SS:SP = 0000:7C00, grows down)
-;   0x08000..0x0E000  stage 2 code and data (the image)
-;   0x0E000..0x10000  stage 2 variables (bss)
-;   0x10000..0x20000  X: kernel setup, heap/stack to X+0x10000
-;   0x20000..0x21000  X+0x10000: command line
-;   0x30000..0x3FE00  bounce buffer for disk reads (one 64 KiB page)
-;   0x100000..        protected-mode kernel; initrd near the top of RAM
+; Memory while stage 2 runs: stage2/layout.inc declares and checks every region
+; (docs/memory-layout.md draws it). Each include keeps its variables beside its
+; code in .bss, which follows the image: the MBR loads the image only, and
+; start zeroes the bss.
 
-%include "bootproto.inc"
-%include "diskformat.inc"
-%include "bios.inc"
+%include "layout.inc"
 
 bits 16
-org STAGE2_LOAD_ADDR
+%ifidn __OUTPUT_FORMAT__, bin
+org STAGE2_START
+%endif
 
-STACK_TOP           equ 0x7C00
-BOUNCE_SEG          equ 0x3000      ; 64 KiB aligned: 127 sectors never cross a 64 KiB page
-BOUNCE_LINEAR       equ BOUNCE_SEG << 4
-BOUNCE_SECTORS      equ EDD_MAX_SECTORS
-SETUP_SEG           equ SETUP_BASE >> 4
-CMDLINE_LINEAR      equ SETUP_BASE + SETUP_CMDLINE_OFFSET
-CMDLINE_SEG         equ CMDLINE_LINEAR >> 4
-STAGE2_BSS_BASE     equ 0xE000      ; variables: 8 KiB below the setup at X
-STAGE2_BSS_LIMIT    equ SETUP_BASE
-PAGE_SIZE           equ 4096
 PAGE_MASK           equ ~(PAGE_SIZE - 1)
 PROGRESS_EVERY      equ 16          ; a dot per 16 bounce buffers (~1 MiB)
 SETUP_HEADER_SECTORS equ 2          ; the header runs from 0x1F1 to at most 0x281
 
+section .text
 stage2_start:
     jmp near start                  ; 3 bytes, then one pad byte
     db 0
@@ -61,13 +48,17 @@ s2_flags:           dw 0            ; S2_FLAG_*: 0 unless bzinstall --debug-disk
 %error "stage 2 parameter block out of step with diskformat.inc"
 %endif
 
+section .bss nobits
+bss_start:                          ; the first variable of every include follows
+section .text
+
 start:
     cli
     xor ax, ax
     mov ds, ax
     mov es, ax
     mov ss, ax
-    mov esp, STACK_TOP
+    mov esp, STACK_END
     sti
     cld
     ; The bss lies past the sectors the MBR loaded: zero it before use.
@@ -99,6 +90,7 @@ start:
     call crc32_init_table
     call load_payload_header
 
+    mov eax, [payload_flags]
     call detect_memory
     mov si, msg_no_memory_map
     jc die
@@ -154,7 +146,7 @@ read_to_bounce:
     ret
 
 ; load_payload_header: read and check the payload header, keep its fields,
-;   copy the command line to CMDLINE_LINEAR and print it.
+;   copy the command line to CMDLINE_START and print it.
 ; In: payload_lba
 ; Out: payload_flags, kernel_*, initrd_*, cmdline_len; never returns when the
 ;   header is damaged or from another version (die)
@@ -434,7 +426,7 @@ load_extent:
     push eax
     push ecx
     shl ecx, 9                      ; whole sectors copied: multiple of 4
-    mov esi, BOUNCE_LINEAR
+    mov esi, BOUNCE_START
     push edi
     call copy_high
     pop edi
@@ -654,7 +646,7 @@ fill_header:
     and al, ~QUIET_FLAG & 0xFF      ; let the kernel print its early messages
     mov [es:HDR_LOADFLAGS], al
     mov word [es:HDR_HEAP_END_PTR], SETUP_HEAP_END_PTR
-    mov dword [es:HDR_CMD_LINE_PTR], CMDLINE_LINEAR
+    mov dword [es:HDR_CMD_LINE_PTR], CMDLINE_START
     mov eax, [initrd_addr]
     mov [es:HDR_RAMDISK_IMAGE], eax
     mov eax, [initrd_size]
@@ -662,6 +654,29 @@ fill_header:
     mov word [es:HDR_VID_MODE], VID_MODE_NORMAL
     pop es
     ret
+
+; stage2.asm's own variables: the payload and the kernel, as the steps find them.
+section .bss nobits
+protocol:           resw 1
+setup_sects:        resd 1          ; as a dword: added to 32-bit sector numbers
+alignb 4
+payload_flags:      resd 1
+kernel_sector:      resd 1
+kernel_size:        resd 1
+initrd_sector:      resd 1
+initrd_size:        resd 1
+initrd_addr:        resd 1
+cmdline_len:        resd 1
+pm_size:            resd 1
+init_size:          resd 1
+pref_address:       resd 1
+initrd_addr_max:    resd 1
+window_lo_end:      resd 1
+window_pref_end:    resd 1
+kernel_crc:         resd 1
+initrd_crc:         resd 1
+extent_crc:         resd 1
+section .text
 
 %include "console.inc"
 %include "a20.inc"
@@ -708,65 +723,17 @@ name_e820:          db "E820", 0
 name_e801:          db "E801", 0
 name_88h:           db "88h", 0
 
-; Disk address packet for INT 13h AH=42h (bios_read fills it in).
-align 4
-dap:
-    istruc EDD_DAP
-    at EDD_DAP.size,    db EDD_DAP_size
-    iend
-
-; The image ends here, padded to whole sectors; the rest is zeroed below.
+; The image ends here, padded to whole sectors: the MBR loads those.
 image_end:
     align SECTOR_SIZE, db 0
 stage2_image_end:
-    ; Assembly fails (negative TIMES) when the image outgrows its room.
-    times -((stage2_image_end - stage2_start) > STAGE2_MAX_SECTORS * SECTOR_SIZE) db 0
-    times -((stage2_image_end - stage2_start) > STAGE2_BSS_BASE - STAGE2_LOAD_ADDR) db 0
 
-absolute STAGE2_BSS_BASE
-bss_start:
-boot_drive:         resb 1
-last_char:          resb 1          ; the last character printed
-bios_owns_com1:     resb 1          ; 1: the BIOS copies the screen to COM1 (console.inc)
-use_edd:            resb 1
-mem_source:         resb 1
-disk_status:        resb 1
-retry_status:       resb 1          ; BIOS status of the last failed attempt before a retry
-sectors_per_track:  resw 1
-heads:              resw 1
-cylinders:          resw 1          ; as the BIOS's AH=08h reports them (at most 1024)
-protocol:           resw 1
-setup_sects:        resd 1          ; as a dword: added to 32-bit sector numbers
-mem_map_count:      resw 1
+section .bss
 alignb 4
-payload_flags:      resd 1
-kernel_sector:      resd 1
-kernel_size:        resd 1
-initrd_sector:      resd 1
-initrd_size:        resd 1
-initrd_addr:        resd 1
-cmdline_len:        resd 1
-pm_size:            resd 1
-init_size:          resd 1
-pref_address:       resd 1
-initrd_addr_max:    resd 1
-window_lo_end:      resd 1
-window_pref_end:    resd 1
-kernel_crc:         resd 1
-initrd_crc:         resd 1
-extent_crc:         resd 1
-cr3_value:          resd 1
-mapped_gib:         resd 1
-pd_count:           resd 1
-use_la57:           resb 1
-use_1g_pages:       resb 1
-e820_buf:           resb E820_ENTRY_SIZE
-fw_cfg_file:        resb FW_CFG_FILE_BYTES  ; one fw_cfg directory entry (console.inc)
-alignb 4
-sanitize_prev_end:  resq 1
-sanitize_cur_end:   resq 1
-alignb 4
-mem_map:            resb E820_MAX_ENTRIES_ZP * E820_ENTRY_SIZE
-crc32_table:        resd CRC32_TABLE_ENTRIES
-bss_end:
-    resb STAGE2_BSS_LIMIT - bss_end  ; assembly fails here if the bss runs into X
+bss_end:                            ; past the last variable of every include
+
+; Stage 2 against its region (layout.inc): assembly fails (negative TIMES) when
+; the image outgrows STAGE2_MAX_SECTORS, or the image and its bss run into X.
+section .text
+    times -((stage2_image_end - stage2_start) > STAGE2_MAX_SECTORS * SECTOR_SIZE) db 0
+    times -((stage2_image_end - stage2_start) + (bss_end - bss_start) > STAGE2_END - STAGE2_START) db 0

@@ -7,20 +7,20 @@
 ; prints on COM1 one line per failed check and then
 ;   bzboot: e820-probe: all N cases passed     (or: ... K of N cases failed)
 ; and halts. It has its own few output routines (COM1 only, QEMU's UART needs
-; no setup), so that it depends on memory.inc alone. Real mode, DS = ES = 0.
+; no setup), so that it depends on memory.inc alone, whose variables (mem_map,
+; mem_map_count, ...) it uses as stage 2 does: they come with memory.inc's code.
+; Real mode, DS = ES = 0; the same layout as stage 2 (stage2/layout.inc).
 
-%include "bootproto.inc"
-%include "diskformat.inc"
-%include "bios.inc"
+%include "layout.inc"
 
 bits 16
-org STAGE2_LOAD_ADDR
+%ifidn __OUTPUT_FORMAT__, bin
+org STAGE2_START
+%endif
 
-STACK_TOP           equ 0x7C00
 COM1_DATA           equ 0x3F8
 COM1_LSR            equ 0x3FD
 LSR_THR_EMPTY       equ 0x20
-PROBE_BSS_BASE      equ 0xE000
 MIB                 equ 0x100000
 KIB_PER_MIB               equ 1024
 TYPE_UNKNOWN_12     equ 12          ; not in ACPI 6 (was OEM-defined PRAM on some boards)
@@ -37,11 +37,27 @@ EXPECT_NOT_RAM      equ 1           ; ram_contains sets CF
     dd %3
 %endmacro
 ; A question to ram_contains: is [lo, hi) inside one RAM entry?
+struc QUERY
+    .lo     resd 1
+    .hi     resd 1
+    .expect resb 1                  ; EXPECT_RAM or EXPECT_NOT_RAM
+endstruc
 %macro query 3
-    dd %1, %2
-    db %3
+    istruc QUERY
+    at QUERY.lo,     dd %1
+    at QUERY.hi,     dd %2
+    at QUERY.expect, db %3
+    iend
 %endmacro
 
+section .bss nobits
+bss_start:                          ; the probe's variables, then memory.inc's
+case_failed:        resb 1
+alignb 2
+case_number:        resw 1
+failed_cases:       resw 1
+
+section .text
 probe_start:
     jmp near main                   ; the MBR checks the magic at offset 4
     db 0
@@ -55,7 +71,7 @@ main:
     mov ds, ax
     mov es, ax
     mov ss, ax
-    mov esp, STACK_TOP
+    mov esp, STACK_END
     sti
     cld
     mov di, bss_start
@@ -111,9 +127,9 @@ run_case:
     inc si
 .query:
     jcxz .total
-    mov eax, [si]
-    mov ebx, [si + 4]
-    mov dl, [si + 8]
+    mov eax, [si + QUERY.lo]
+    mov ebx, [si + QUERY.hi]
+    mov dl, [si + QUERY.expect]
     call ram_contains
     setc dh
     cmp dh, dl
@@ -125,7 +141,7 @@ run_case:
     call newline
     pop si
 .next:
-    add si, 9
+    add si, QUERY_size
     dec cx
     jmp .query
 .total:
@@ -325,22 +341,12 @@ cases:
 image_end:
     align SECTOR_SIZE, db 0
 probe_image_end:
-    times -((probe_image_end - probe_start) > STAGE2_MAX_SECTORS * SECTOR_SIZE) db 0
-    times -((probe_image_end - probe_start) > PROBE_BSS_BASE - STAGE2_LOAD_ADDR) db 0
 
-absolute PROBE_BSS_BASE
-bss_start:
-mem_source:         resb 1
-case_failed:        resb 1
-case_number:        resw 1
-failed_cases:       resw 1
-mem_map_count:      resw 1
+section .bss
 alignb 4
-payload_flags:      resd 1
-e820_buf:           resb E820_ENTRY_SIZE
-alignb 4
-sanitize_prev_end:  resq 1
-sanitize_cur_end:   resq 1
-alignb 4
-mem_map:            resb E820_MAX_ENTRIES_ZP * E820_ENTRY_SIZE
 bss_end:
+
+; The probe against stage 2's region (layout.inc), as at the end of stage2.asm.
+section .text
+    times -((probe_image_end - probe_start) > STAGE2_MAX_SECTORS * SECTOR_SIZE) db 0
+    times -((probe_image_end - probe_start) + (bss_end - bss_start) > STAGE2_END - STAGE2_START) db 0
