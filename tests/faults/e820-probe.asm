@@ -112,8 +112,11 @@ main:
     hlt
     jmp .halt
 
-; run_case: SI = case (count, entries, query count, queries, total KiB).
-; Returns SI past it; counts a failed case once.
+; run_case: one case through sanitize_memory_map, ram_contains and ram_total_kib.
+; In: SI = case (count, entries, query count, QUERYs, total KiB)
+; Out: SI past it; failed_cases + 1 when a check failed (once per case)
+; Clobbers: EAX, EBX, CX, DX, DI, flags; mem_map
+; Assumes: real mode, DS = ES = 0, DF clear
 run_case:
     mov byte [case_failed], 0
     movzx cx, byte [si]
@@ -162,8 +165,10 @@ run_case:
 .done:
     ret
 
-; report_failure: "e820-probe: FAIL case N: " + the message at SI, no newline.
-; Preserves all registers.
+; report_failure: "bzboot: e820-probe: FAIL case N: " + the message at SI, no newline.
+; In: SI = message   Out: case_failed = 1
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode, DS = 0
 report_failure:
     pushad
     mov byte [case_failed], 1
@@ -181,7 +186,10 @@ report_failure:
     popad
     ret
 
-; putc: AL to COM1 ("\n" as CR LF). Preserves all registers.
+; putc: AL to COM1 ("\n" as CR LF).
+; In: AL   Out: nothing
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode
 putc:
     cmp al, 10
     jne serial_out
@@ -190,7 +198,10 @@ putc:
     call serial_out
     pop ax
     ; fall through for the LF
-; serial_out: AL to COM1 as it is. Preserves all registers.
+; serial_out: AL to COM1 as it is.
+; In: AL   Out: nothing
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode
 serial_out:
     push dx
     push ax
@@ -205,7 +216,10 @@ serial_out:
     pop dx
     ret
 
-; puts: the NUL-terminated string at SI. Preserves all registers.
+; puts: the NUL-terminated string at SI.
+; In: SI   Out: nothing
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode, DS = 0, DF clear
 puts:
     push si
     push ax
@@ -221,6 +235,9 @@ puts:
     ret
 
 ; newline: "\n".
+; In: nothing   Out: nothing
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode
 newline:
     push ax
     mov al, 10
@@ -228,7 +245,10 @@ newline:
     pop ax
     ret
 
-; print_dec32: EAX in decimal. Preserves all registers.
+; print_dec32: EAX in decimal.
+; In: EAX   Out: nothing
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode
 print_dec32:
     pushad
     mov ebx, 10
@@ -248,7 +268,10 @@ print_dec32:
     popad
     ret
 
-; print_hex32: EAX as 0x and 8 hex digits. Preserves all registers.
+; print_hex32: EAX as 0x and 8 hex digits.
+; In: EAX   Out: nothing
+; Clobbers: flags (preserves all registers)
+; Assumes: real mode
 print_hex32:
     pushad
     mov edx, eax
