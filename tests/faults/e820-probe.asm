@@ -18,8 +18,8 @@ bits 16
 org STAGE2_START
 %endif
 
-COM1_DATA           equ 0x3F8
-COM1_LSR            equ 0x3FD
+COM1_DATA           equ COM1_BASE     ; transmit holding register
+COM1_LSR            equ COM1_BASE + 5 ; line status register
 LSR_THR_EMPTY       equ 0x20
 MIB                 equ 0x100000
 KIB_PER_MIB               equ 1024
