@@ -37,11 +37,11 @@ get() {
     od -An -tu"$width" -j $((${3:-0} + offset)) -N"$width" "$1" | tr -d ' '
 }
 
-# put FILE FIELD VALUE: writes VALUE as FIELD (its declared width, little-endian)
-# at byte FIELD of FILE.
+# put FILE FIELD VALUE [BASE]: writes VALUE as FIELD (its declared width, little-endian)
+# at byte BASE + FIELD of FILE.
 put() {
     local offset width value=$3 bytes="" i
-    offset=$(const "$2") width=$(const "$2_WIDTH")
+    offset=$((${4:-0} + $(const "$2"))) width=$(const "$2_WIDTH")
     for ((i = 0; i < width; i++)); do
         bytes+=$(printf '\\%03o' $(((value >> (8 * i)) & 0xFF)))
     done
