@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "bootproto.h"
-#include "bytes.h"
+#include "common/bytes.h"
 #include "capture_bochs.h"
 #include "capture_qemu.h"
 #include "capture_session.h"
@@ -34,12 +34,8 @@ constexpr std::uint64_t GiB = 1024 * MiB;
 // Where real-mode setup usually sits (boot.rst's examples and QEMU's -kernel
 // choice for protocol >= 2.02 is 0x10000; old-style loaders use 0x90000).
 constexpr std::uint64_t USUAL_SETUP_BASES[] = {bp::SETUP_BASE, 0x90000};
-// The pref_address of x86_64 distribution kernels (CONFIG_PHYSICAL_START).
-constexpr std::uint64_t COMMON_PREF_ADDRESS = 0x1000000;
-// The 64-bit entry point is 0x200 bytes into the protected-mode kernel.
-constexpr std::uint64_t ENTRY64_OFFSET = 0x200;
 // Bytes of the bzImage we need: the whole setup header.
-constexpr std::size_t KERNEL_HEADER_BYTES = bp::HDR_KERNEL_INFO_OFFSET + 4;
+constexpr std::size_t KERNEL_HEADER_BYTES = bp::HDR_KERNEL_INFO_OFFSET.end();
 constexpr int EXIT_OK = 0, EXIT_FAILED = 1, EXIT_BAD_INPUT = 2;
 
 bool is_readable_file(const std::string& path) {
@@ -157,21 +153,22 @@ std::vector<std::uint64_t> HandoffCandidates::all() const {
 HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_header) {
     HandoffCandidates c;
     for (std::uint64_t base : USUAL_SETUP_BASES) c.entries16.push_back(base + bp::SETUP_ENTRY_OFFSET);
-    c.entries32 = {bp::BZIMAGE_LOAD_ADDR, COMMON_PREF_ADDRESS};
-    c.entries64 = {bp::BZIMAGE_LOAD_ADDR + ENTRY64_OFFSET, COMMON_PREF_ADDRESS + ENTRY64_OFFSET};
+    c.entries32 = {bp::BZIMAGE_LOAD_ADDR, bp::COMMON_PREF_ADDRESS};
+    c.entries64 = {bp::BZIMAGE_LOAD_ADDR + bp::ENTRY_64_OFFSET, bp::COMMON_PREF_ADDRESS + bp::ENTRY_64_OFFSET};
     if (kernel_header.empty()) return c;
 
-    const std::uint8_t* h = kernel_header.data();
-    if (kernel_header.size() < KERNEL_HEADER_BYTES || load_le<std::uint32_t>(h + bp::HDR_HEADER) != bp::HDRS_MAGIC)
+    const bzboot::ByteView h(kernel_header);
+    if (kernel_header.size() < KERNEL_HEADER_BYTES || h.field(bp::HDR_HEADER) != bp::HDRS_MAGIC)
         throw std::invalid_argument("--kernel is not a bzImage (no HdrS header)");
-    const std::uint16_t version = load_le<std::uint16_t>(h + bp::HDR_VERSION);
-    const std::uint32_t code32_start = load_le<std::uint32_t>(h + bp::HDR_CODE32_START);
+    // Every field below lies inside the KERNEL_HEADER_BYTES checked above.
+    const std::uint64_t version = h.field(bp::HDR_VERSION).value_or(0);
+    const std::uint64_t code32_start = h.field(bp::HDR_CODE32_START).value_or(0);
     add_unique(c.entries32, code32_start);
-    add_unique(c.entries64, code32_start + ENTRY64_OFFSET);
+    add_unique(c.entries64, code32_start + bp::ENTRY_64_OFFSET);
     if (version >= bp::PROTOCOL_2_10) {
-        const std::uint64_t pref_address = load_le<std::uint64_t>(h + bp::HDR_PREF_ADDRESS);
+        const std::uint64_t pref_address = h.field(bp::HDR_PREF_ADDRESS).value_or(0);
         add_unique(c.entries32, pref_address);
-        add_unique(c.entries64, pref_address + ENTRY64_OFFSET);
+        add_unique(c.entries64, pref_address + bp::ENTRY_64_OFFSET);
     }
     return c;
 }

@@ -51,8 +51,8 @@ int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
     if (cmdline_option->count() > 0) inputs.cmdline = options.cmdline;
 
     const bzcheck::Snapshot snap = bzcheck::read_snapshot(options.snapshot);
-    const auto results = bzcheck::verify(snap, inputs);
-    const bzcheck::Handoff handoff = bzcheck::analyse(snap, inputs);
+    const bzcheck::Handoff handoff = bzcheck::analyse(snap, inputs);  // once: it walks the page tables
+    const auto results = bzcheck::verify(handoff);
     const bzcheck::VerifySummary summary{options.snapshot, handoff.kind, handoff.base};
     if (options.json)
         fmt::print("{}\n", bzcheck::verify_json(summary, results).dump(2));

@@ -1,11 +1,14 @@
 // regions.cpp - mm.rst's tables, declared once as data, and the layout check.
 #include "regions.h"
 
+#include "bootproto.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 
 namespace bzcheck {
+namespace bp = bootproto;
 namespace {
 constexpr std::uint64_t TOP = ~0ull;
 using K = RegionKind;
@@ -18,7 +21,7 @@ const std::vector<Region>& layout_4level() {
         {0x0000800000000000, 0xffff7fffffffffff, K::hole, "non-canonical hole"},
         {0xffff800000000000, 0xffff87ffffffffff, K::hole, "guard hole, reserved for hypervisor"},
         {0xffff880000000000, 0xffff887fffffffff, K::other, "LDT remap for PTI"},
-        {0xffff888000000000, 0xffffc87fffffffff, K::direct_map, "direct mapping of all physical memory"},
+        {bp::PAGE_OFFSET_4LEVEL, 0xffffc87fffffffff, K::direct_map, "direct mapping of all physical memory"},
         {0xffffc88000000000, 0xffffc8ffffffffff, K::hole, "unused hole"},
         {0xffffc90000000000, 0xffffe8ffffffffff, K::other, "vmalloc/ioremap space"},
         {0xffffe90000000000, 0xffffe9ffffffffff, K::hole, "unused hole"},
@@ -33,7 +36,7 @@ const std::vector<Region>& layout_4level() {
         {0xffffff8000000000, 0xffffffeeffffffff, K::hole, "unused hole"},
         {0xffffffef00000000, 0xfffffffeffffffff, K::other, "EFI region mapping space"},
         {0xffffffff00000000, 0xffffffff7fffffff, K::hole, "unused hole"},
-        {0xffffffff80000000, 0xffffffff9fffffff, K::kernel_text, "kernel text mapping"},
+        {bp::KERNEL_TEXT_MAP, 0xffffffff9fffffff, K::kernel_text, "kernel text mapping"},
         {0xffffffffa0000000, 0xfffffffffeffffff, K::other, "module mapping space"},
         {0xffffffffff000000, 0xffffffffff5fffff, K::other, "kernel-internal fixmap range"},
         {0xffffffffff600000, 0xffffffffff600fff, K::other, "legacy vsyscall ABI"},
@@ -52,7 +55,7 @@ const std::vector<Region>& layout_5level() {
             {0x0100000000000000, 0xfeffffffffffffff, K::hole, "non-canonical hole"},
             {0xff00000000000000, 0xff0fffffffffffff, K::hole, "guard hole, reserved for hypervisor"},
             {0xff10000000000000, 0xff10ffffffffffff, K::other, "LDT remap for PTI"},
-            {0xff11000000000000, 0xff90ffffffffffff, K::direct_map, "direct mapping of all physical memory"},
+            {bp::PAGE_OFFSET_5LEVEL, 0xff90ffffffffffff, K::direct_map, "direct mapping of all physical memory"},
             {0xff91000000000000, 0xff9fffffffffffff, K::hole, "unused hole"},
             {0xffa0000000000000, 0xffd1ffffffffffff, K::other, "vmalloc/ioremap space"},
             {0xffd2000000000000, 0xffd3ffffffffffff, K::hole, "unused hole"},
@@ -108,11 +111,11 @@ void check_mapping(const Mapping& m, const std::vector<Region>& table, std::uint
                                                {from, phys_from}});
                 break;
             case K::kernel_text:
-                if (from - START_KERNEL_MAP != phys_from)
+                if (from - bp::KERNEL_TEXT_MAP != phys_from)
                     report.findings.push_back({Severity::fail,
                                                fmt::format("kernel text map at {:#018x} maps physical {:#x}: expected "
                                                            "{:#x} + physical",
-                                                           from, phys_from, START_KERNEL_MAP),
+                                                           from, phys_from, bp::KERNEL_TEXT_MAP),
                                                {from, phys_from}});
                 break;
             case K::user:
@@ -155,7 +158,7 @@ void require_handoff_maps(const Snapshot& snap, const PageWalk& walk, std::uint6
         }
         require_map(maps, "direct map of RAM", page_offset_base + range.phys, range.phys, size, report);
     }
-    require_map(maps, "kernel text map", START_KERNEL_MAP, 0, KERNEL_TEXT_MAP_BYTES, report);
+    require_map(maps, "kernel text map", bp::KERNEL_TEXT_MAP, 0, bp::KERNEL_TEXT_MAP_SIZE, report);
 }
 
 }  // namespace
@@ -166,7 +169,7 @@ LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk, const Layo
     report.levels = walk.levels;
     report.cr3 = snap.cpu.cr3;
     const auto& table = layout_for(walk.levels);
-    const std::uint64_t page_offset_base = walk.levels == 5 ? PAGE_OFFSET_BASE_5LEVEL : PAGE_OFFSET_BASE_4LEVEL;
+    const std::uint64_t page_offset_base = walk.levels == 5 ? bp::PAGE_OFFSET_5LEVEL : bp::PAGE_OFFSET_4LEVEL;
     for (const std::string& problem : walk.problems) report.findings.push_back({Severity::fail, problem, {}});
     for (const std::string& loop : walk.loops) report.findings.push_back({Severity::warning, loop, {}});
     if (walk.truncated)

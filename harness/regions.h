@@ -32,10 +32,8 @@ const std::vector<Region>& layout_4level();
 const std::vector<Region>& layout_5level();
 const std::vector<Region>& layout_for(int levels);
 
-// Documented bases (without KASLR).
-inline constexpr std::uint64_t PAGE_OFFSET_BASE_4LEVEL = 0xffff888000000000ull;
-inline constexpr std::uint64_t PAGE_OFFSET_BASE_5LEVEL = 0xff11000000000000ull;
-inline constexpr std::uint64_t START_KERNEL_MAP = 0xffffffff80000000ull;
+// The documented bases (without KASLR) are bootproto.inc's PAGE_OFFSET_4LEVEL,
+// PAGE_OFFSET_5LEVEL (page_offset_base) and KERNEL_TEXT_MAP (__START_KERNEL_map).
 
 enum class Severity { ok, warning, fail };
 
@@ -61,9 +59,8 @@ struct LayoutReport {
 
 // The maps bzboot's 64-bit hand-off gives the kernel (docs/memory-layout.md):
 // identity of [0, 4 GiB) and of all RAM, the direct map of all RAM, and the
-// kernel text map of [0, 512 MiB).
+// kernel text map of [0, KERNEL_TEXT_MAP_SIZE) (bootproto.inc: 512 MiB).
 inline constexpr std::uint64_t IDENTITY_MAP_MIN_BYTES = 0x100000000ull;  // 4 GiB
-inline constexpr std::uint64_t KERNEL_TEXT_MAP_BYTES = 0x20000000ull;    // 512 MiB
 
 struct LayoutOptions {
     // Also fail unless the maps above are all present (`layout --require-maps`).
@@ -72,7 +69,7 @@ struct LayoutOptions {
 
 // Walks the snapshot's page tables and checks them against the layout:
 // mappings in holes fail, a direct map not at page_offset_base -> physical 0
-// fails, a kernel text map not at START_KERNEL_MAP -> physical 0 fails,
+// fails, a kernel text map not at KERNEL_TEXT_MAP -> physical 0 fails,
 // writable+executable mappings are warnings.
 LayoutReport check_layout(const Snapshot& snap, const LayoutOptions& options = {});
 LayoutReport check_layout(const Snapshot& snap, const PageWalk& walk, const LayoutOptions& options = {});

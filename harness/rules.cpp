@@ -1,39 +1,30 @@
-// rules.cpp - the placement rules (see rules.h and docs/bzcheck.md).
+// rules.cpp - the placement rules: one function per rule, each checking the
+// statement its row of the table (at the end) cites. What every rule needs is
+// derived once beforehand (handoff.cpp); the applicability of a rule (hand-off
+// kinds, --initrd, --cmdline, the header) is its row's, checked by run().
 #include "rules.h"
 
 #include "bootproto.h"
-#include "bytes.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <numeric>
-#include <map>
 
 namespace bzcheck {
 namespace bp = bootproto;
 
 namespace {
 
-// --- constants of the boot protocol that bootproto.inc does not carry --------
-constexpr std::uint64_t LOW_MEMORY_LIMIT = 0xA0000;        // "I/O memory hole" starts here
-constexpr std::uint64_t ONE_MIB = 0x100000;
+// --- constants of the boot protocol that the includes do not carry ---------------
 constexpr std::uint64_t FOUR_GIB = 0x100000000ull;
-constexpr std::uint64_t BIOS_RESERVED_END = 0x1000;        // IVT, BDA, MBR area (boot.rst memory map)
-constexpr std::uint64_t BDA_EBDA_SEGMENT = 0x40E;          // u16 segment of the EBDA
-constexpr std::uint64_t BDA_BASE_MEMORY_KIB = 0x413;       // u16 base memory size in KiB
 constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;      // X..X+0x10000: setup, heap and stack
 constexpr std::uint64_t PARAGRAPH = 16;
 constexpr std::uint64_t INITRD_ALIGN = 0x1000;
-constexpr std::uint64_t ENTRY_64_OFFSET = 0x200;           // 64-bit entry = load address + 0x200
-constexpr std::uint16_t BOOT_CS = 0x10;                    // __BOOT_CS
-constexpr std::uint16_t BOOT_DS = 0x18;                    // __BOOT_DS
 constexpr std::uint32_t FLAT_LIMIT = 0xffffffff;
-// The decompressor's trampoline (arch/x86/boot/compressed/pgtable_64.c).
-constexpr std::uint64_t TRAMPOLINE_SIZE = 0x2000;          // TRAMPOLINE_32BIT_SIZE
-constexpr std::uint64_t TRAMPOLINE_BIOS_START_MIN = 0x20000;
-constexpr std::uint64_t TRAMPOLINE_BIOS_START_MAX = 0x9f000;
-constexpr std::uint64_t BP_EFI_LOADER_SIGNATURE = 0x1C0;   // efi_info.efi_loader_signature
+// efi_info.efi_loader_signature of an EFI loader (EFI32/EFI64_LOADER_SIGNATURE,
+// arch/x86/include/asm/efi.h): then the decompressor ignores the BDA.
 constexpr std::uint32_t EFI32_LOADER_SIGNATURE = 0x32334C45;  // "EL32"
 constexpr std::uint32_t EFI64_LOADER_SIGNATURE = 0x34364C45;  // "EL64"
 // The ACPI RSDP (ACPI 6.x, 5.2.5.3): signature, a checksum over the first
@@ -48,29 +39,19 @@ constexpr std::uint64_t RSDP_MAX_SIZE = 0x1000;   // a sanity bound on the lengt
 constexpr std::uint8_t RSDP_FIRST_EXTENDED_REVISION = 2;
 
 // Setup-header fields a boot loader writes or may modify (boot.rst "Details of
-// Header Fields": write, modify, or optional write), as {offset, size}.
-struct Field {
-    std::uint64_t offset;
-    std::uint64_t size;
-};
-const Field LOADER_FIELDS[] = {
-    {bp::HDR_ROOT_FLAGS, 2},      {bp::HDR_VID_MODE, 2},        {bp::HDR_ROOT_DEV, 2},
-    {bp::HDR_REALMODE_SWTCH, 4},  {bp::HDR_TYPE_OF_LOADER, 1},  {bp::HDR_LOADFLAGS, 1},
-    {bp::HDR_SETUP_MOVE_SIZE, 2}, {bp::HDR_CODE32_START, 4},    {bp::HDR_RAMDISK_IMAGE, 4},
-    {bp::HDR_RAMDISK_SIZE, 4},    {bp::HDR_HEAP_END_PTR, 2},    {bp::HDR_EXT_LOADER_VER, 1},
-    {bp::HDR_EXT_LOADER_TYPE, 1}, {bp::HDR_CMD_LINE_PTR, 4},    {bp::HDR_KERNEL_ALIGNMENT, 4},
-    {bp::HDR_HARDWARE_SUBARCH, 4}, {bp::HDR_HW_SUBARCH_DATA, 8}, {bp::HDR_SETUP_DATA, 8},
+// Header Fields": write, modify, or optional write).
+constexpr bzboot::Field LOADER_FIELDS[] = {
+    bp::HDR_ROOT_FLAGS,      bp::HDR_VID_MODE,        bp::HDR_ROOT_DEV,        bp::HDR_REALMODE_SWTCH,
+    bp::HDR_TYPE_OF_LOADER,  bp::HDR_LOADFLAGS,       bp::HDR_SETUP_MOVE_SIZE, bp::HDR_CODE32_START,
+    bp::HDR_RAMDISK_IMAGE,   bp::HDR_RAMDISK_SIZE,    bp::HDR_HEAP_END_PTR,    bp::HDR_EXT_LOADER_VER,
+    bp::HDR_EXT_LOADER_TYPE, bp::HDR_CMD_LINE_PTR,    bp::HDR_KERNEL_ALIGNMENT, bp::HDR_HARDWARE_SUBARCH,
+    bp::HDR_HW_SUBARCH_DATA, bp::HDR_SETUP_DATA,
 };
 bool loader_writes(std::uint64_t offset) {
     return std::any_of(std::begin(LOADER_FIELDS), std::end(LOADER_FIELDS),
-                       [&](const Field& f) { return offset >= f.offset && offset < f.offset + f.size; });
+                       [&](const bzboot::Field& f) { return offset >= f.offset && offset < f.end(); });
 }
 
-struct Outcome {
-    Status status;
-    std::string message;
-    std::vector<std::uint64_t> addresses;
-};
 Outcome pass(std::string message, std::vector<std::uint64_t> addresses = {}) {
     return {Status::pass, std::move(message), std::move(addresses)};
 }
@@ -79,13 +60,13 @@ Outcome fail(std::string message, std::vector<std::uint64_t> addresses = {}) {
 }
 Outcome not_applicable(std::string message) { return {Status::not_applicable, std::move(message), {}}; }
 Outcome no_header(const Handoff& h) {
-    return fail(fmt::format("no setup header (\"HdrS\") found at {:#x}+{:#x}", h.base, bp::HDR_HEADER), {h.base});
+    return fail(fmt::format("no setup header (\"HdrS\") found at {:#x}+{:#x}", h.base, bp::HDR_HEADER.offset), {h.base});
 }
 
 bool is16(const Handoff& h) { return h.kind == HandoffKind::real16; }
 bool is64(const Handoff& h) { return h.kind == HandoffKind::long64; }
 
-std::uint64_t heap_end(const Handoff& h) { return h.field(bp::HDR_HEAP_END_PTR, 2) + bp::SETUP_ENTRY_OFFSET; }
+std::uint64_t heap_end(const Handoff& h) { return h.field(bp::HDR_HEAP_END_PTR) + bp::SETUP_ENTRY_OFFSET; }
 std::uint64_t kernel_payload_size(const Handoff& h) { return h.in.kernel.bytes.size() - h.in.kernel.setup_size; }
 // Largest command line the kernel accepts, without the NUL.
 std::uint64_t cmdline_limit(const Handoff& h) {
@@ -121,9 +102,8 @@ std::vector<Placed> placed_objects(const Handoff& h, bool with_page_tables) {
 // --- the rules --------------------------------------------------------------------
 
 Outcome header_magic(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
-    const auto version = h.field(bp::HDR_VERSION, 2);
-    const auto boot_flag = h.field(bp::HDR_BOOT_FLAG, 2);
+    const auto version = h.field(bp::HDR_VERSION);
+    const auto boot_flag = h.field(bp::HDR_BOOT_FLAG);
     if (boot_flag != bp::BOOT_FLAG_MAGIC)
         return fail(fmt::format("boot_flag is {:#06x}, not {:#06x}", boot_flag, bp::BOOT_FLAG_MAGIC), {h.base + bp::HDR_BOOT_FLAG});
     if (version < bp::PROTOCOL_MIN || version != h.in.kernel.version)
@@ -134,7 +114,6 @@ Outcome header_magic(const Handoff& h) {
 }
 
 Outcome setup_identical(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
     // 16-bit: the whole real-mode part was loaded at X; 32/64-bit: only the
     // setup header was copied into boot_params.
     const std::uint64_t first = is16(h) ? 0 : bp::BP_HDR;
@@ -153,7 +132,6 @@ Outcome setup_identical(const Handoff& h) {
 }
 
 Outcome setup_base(const Handoff& h) {
-    if (!is16(h)) return not_applicable("the real-mode setup is not used by a 32/64-bit hand-off");
     const std::uint64_t top = h.base + SETUP_SEGMENT_SIZE;
     if (h.base % PARAGRAPH != 0) return fail(fmt::format("X = {:#x} is not 16-byte aligned", h.base), {h.base});
     if (top > h.low_memory_top)
@@ -163,9 +141,7 @@ Outcome setup_base(const Handoff& h) {
 }
 
 Outcome heap(const Handoff& h) {
-    if (!is16(h)) return not_applicable("the setup heap is used only by the 16-bit entry");
-    if (!h.header_found) return no_header(h);
-    const bool can_use_heap = h.field(bp::HDR_LOADFLAGS, 1) & bp::CAN_USE_HEAP;
+    const bool can_use_heap = h.field(bp::HDR_LOADFLAGS) & bp::CAN_USE_HEAP;
     const std::uint64_t end = heap_end(h);
     if (!can_use_heap) return pass("CAN_USE_HEAP is clear: heap_end_ptr is not used");
     if (end <= h.in.kernel.setup_size || end > SETUP_SEGMENT_SIZE)
@@ -177,7 +153,6 @@ Outcome heap(const Handoff& h) {
 }
 
 Outcome cmdline_placement(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
     const std::uint64_t ptr = h.cmdline_address();
     if (ptr == 0) return fail("cmd_line_ptr is 0");
     const auto cmdline = read_cmdline(h);
@@ -189,7 +164,7 @@ Outcome cmdline_placement(const Handoff& h) {
         if (ptr < low || end > LOW_MEMORY_LIMIT)
             return fail(fmt::format("command line [{:#x}, {:#x}) is not between the heap end {:#x} and 0xA0000", ptr, end, low),
                         {ptr, end});
-    } else if (end > FOUR_GIB && h.field(bp::BP_EXT_CMD_LINE_PTR, 4) == 0) {
+    } else if (end > FOUR_GIB && h.field(bp::BP_EXT_CMD_LINE_PTR) == 0) {
         return fail(fmt::format("command line [{:#x}, {:#x}) is not below 4 GiB", ptr, end), {ptr, end});
     }
     return pass(fmt::format("command line [{:#x}, {:#x}), {} of at most {} bytes, NUL-terminated", ptr, end, cmdline->size(),
@@ -198,8 +173,6 @@ Outcome cmdline_placement(const Handoff& h) {
 }
 
 Outcome cmdline_content(const Handoff& h) {
-    if (!h.in.cmdline) return not_applicable("no --cmdline given");
-    if (!h.header_found) return no_header(h);
     const auto cmdline = read_cmdline(h);
     if (!cmdline) return fail("no readable command line", {h.cmdline_address()});
     if (*cmdline != *h.in.cmdline)
@@ -208,14 +181,12 @@ Outcome cmdline_content(const Handoff& h) {
 }
 
 Outcome loader_type(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
-    const auto type = h.field(bp::HDR_TYPE_OF_LOADER, 1);
+    const auto type = h.field(bp::HDR_TYPE_OF_LOADER);
     if (type == 0) return fail("type_of_loader is 0", {h.base + bp::HDR_TYPE_OF_LOADER});
     return pass(fmt::format("type_of_loader = {:#04x}", type), {h.base + bp::HDR_TYPE_OF_LOADER});
 }
 
 Outcome kernel_identical(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
     const std::uint64_t size = kernel_payload_size(h);
     const auto ram = h.snap.read_phys(h.load_address, size);
     if (!ram) return fail(fmt::format("[{:#x}, {:#x}) is not all RAM", h.load_address, h.load_address + size), {h.load_address});
@@ -229,16 +200,7 @@ Outcome kernel_identical(const Handoff& h) {
                 {h.load_address, h.load_address + size});
 }
 
-// R10..R13 share this: N/A without --initrd (R09 checks --no-initrd).
-std::optional<Outcome> initrd_precondition(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
-    if (h.in.no_initrd) return not_applicable("--no-initrd (R09 checks that none was loaded)");
-    if (!h.in.initrd) return not_applicable("no --initrd given");
-    return std::nullopt;
-}
-
 Outcome initrd_identical(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
     const std::uint64_t addr = h.initrd_address();
     if (h.in.no_initrd) {
         if (addr != 0 || h.initrd_size() != 0)
@@ -256,14 +218,12 @@ Outcome initrd_identical(const Handoff& h) {
 }
 
 Outcome initrd_aligned(const Handoff& h) {
-    if (auto early = initrd_precondition(h)) return *early;
     const std::uint64_t addr = h.initrd_address();
     if (addr % INITRD_ALIGN != 0) return fail(fmt::format("initrd at {:#x} is not page aligned", addr), {addr});
     return pass(fmt::format("initrd at {:#x} is page aligned", addr), {addr});
 }
 
 Outcome initrd_usable(const Handoff& h) {
-    if (auto early = initrd_precondition(h)) return *early;
     const std::uint64_t addr = h.initrd_address(), size = h.initrd_size();
     if (!h.usable_ram.contains(addr, size))
         return fail(fmt::format("initrd [{:#x}, {:#x}) is not all in usable RAM", addr, addr + size), {addr, addr + size});
@@ -271,16 +231,14 @@ Outcome initrd_usable(const Handoff& h) {
 }
 
 Outcome initrd_below_max(const Handoff& h) {
-    if (auto early = initrd_precondition(h)) return *early;
     const std::uint64_t last = h.initrd_address() + h.initrd_size() - 1;
-    const std::uint64_t max = h.field(bp::HDR_INITRD_ADDR_MAX, 4);
+    const std::uint64_t max = h.field(bp::HDR_INITRD_ADDR_MAX);
     if (h.initrd_size() > 0 && last > max)
         return fail(fmt::format("initrd's last byte {:#x} is above initrd_addr_max {:#x}", last, max), {last, max});
     return pass(fmt::format("initrd's last byte {:#x} <= initrd_addr_max {:#x}", last, max), {last, max});
 }
 
 Outcome initrd_outside_decompression(const Handoff& h) {
-    if (auto early = initrd_precondition(h)) return *early;
     const std::uint64_t addr = h.initrd_address(), size = h.initrd_size();
     const std::uint64_t init_size = h.in.kernel.init_size;
     for (const std::uint64_t start : {h.load_address, h.in.kernel.pref_address}) {
@@ -295,7 +253,6 @@ Outcome initrd_outside_decompression(const Handoff& h) {
 }
 
 Outcome no_overlaps(const Handoff& h) {
-    if (!h.header_found) return no_header(h);
     const auto objects = placed_objects(h, true);
     for (std::size_t i = 0; i < objects.size(); ++i)
         for (std::size_t j = i + 1; j < objects.size(); ++j)
@@ -320,12 +277,12 @@ Outcome segments(const Handoff& h) {
         for (auto [name, reg] : {std::pair{"DS", &cpu.ds}, {"ES", &cpu.es}, {"SS", &cpu.ss}})
             if (reg->selector != seg) wrong.push_back(fmt::format("{} = {:#x}, expected X>>4 = {:#x}", name, reg->selector, seg));
     } else {
-        if (cpu.cs.selector != BOOT_CS) wrong.push_back(fmt::format("CS = {:#x}, expected {:#x}", cpu.cs.selector, BOOT_CS));
+        if (cpu.cs.selector != bp::BOOT_CS) wrong.push_back(fmt::format("CS = {:#x}, expected {:#x}", cpu.cs.selector, bp::BOOT_CS));
         if (!(cpu.cs.flags & SEG_CODE) || !(cpu.cs.flags & SEG_READ_WRITE)) wrong.push_back("CS is not execute/read");
         if (is64(h) && !(cpu.cs.flags & SEG_LONG)) wrong.push_back("CS is not a 64-bit (L) segment");
         if (!is64(h) && (!(cpu.cs.flags & SEG_DB) || !flat(cpu.cs))) wrong.push_back("CS is not a flat 32-bit segment");
         for (auto [name, reg] : {std::pair{"DS", &cpu.ds}, {"ES", &cpu.es}, {"SS", &cpu.ss}}) {
-            if (reg->selector != BOOT_DS) wrong.push_back(fmt::format("{} = {:#x}, expected {:#x}", name, reg->selector, BOOT_DS));
+            if (reg->selector != bp::BOOT_DS) wrong.push_back(fmt::format("{} = {:#x}, expected {:#x}", name, reg->selector, bp::BOOT_DS));
             if ((reg->flags & SEG_CODE) || !(reg->flags & SEG_READ_WRITE)) wrong.push_back(fmt::format("{} is not read/write data", name));
             if (!is64(h) && !flat(*reg)) wrong.push_back(fmt::format("{} is not 4 GiB flat", name));
         }
@@ -341,7 +298,7 @@ Outcome registers(const Handoff& h) {
     if (is16(h)) {
         if (!h.header_found) return no_header(h);
         const std::uint64_t sp = (cpu.rsp & 0xffff) == 0 ? SETUP_SEGMENT_SIZE : (cpu.rsp & 0xffff);
-        const bool can_use_heap = h.field(bp::HDR_LOADFLAGS, 1) & bp::CAN_USE_HEAP;
+        const bool can_use_heap = h.field(bp::HDR_LOADFLAGS) & bp::CAN_USE_HEAP;
         const std::uint64_t top = can_use_heap ? heap_end(h) : SETUP_SEGMENT_SIZE;
         if (cpu.ss.base != h.base || sp <= h.in.kernel.setup_size || sp > top)
             return fail(fmt::format("SS:SP = {:04x}:{:04x} is not inside the heap/stack area X+{:#x}..X+{:#x}", cpu.ss.selector,
@@ -384,33 +341,16 @@ Outcome cpu_mode(const Handoff& h) {
 }
 
 Outcome sentinel(const Handoff& h) {
-    if (is16(h)) return not_applicable("the 16-bit entry builds boot_params itself");
-    if (!h.header_found) return no_header(h);
-    const auto value = h.field(bp::BP_SENTINEL, 1);
+    const auto value = h.field(bp::BP_SENTINEL);
     if (value != 0) return fail(fmt::format("sentinel is {:#x}: boot_params was not zeroed before the header was copied", value),
                                 {h.base + bp::BP_SENTINEL});
     return pass("sentinel is 0", {h.base + bp::BP_SENTINEL});
 }
 
-struct E820Entry {
-    std::uint64_t addr, size;
-    std::uint32_t type;
-};
-std::vector<E820Entry> e820_entries(const Handoff& h) {
-    std::vector<E820Entry> entries;
-    const std::uint64_t count = std::min<std::uint64_t>(h.field(bp::BP_E820_ENTRIES, 1), bp::E820_MAX_ENTRIES_ZP);
-    for (std::uint64_t i = 0; i < count; ++i) {
-        const std::uint64_t at = bp::BP_E820_TABLE + i * bp::E820_ENTRY_SIZE;
-        entries.push_back({h.field(at, 8), h.field(at + 8, 8), static_cast<std::uint32_t>(h.field(at + 16, 4))});
-    }
-    return entries;
-}
-
 Outcome e820_valid(const Handoff& h) {
-    if (!h.has_e820()) return not_applicable("boot_params carries no E820 table");
-    const auto count = h.field(bp::BP_E820_ENTRIES, 1);
+    const auto count = h.field(bp::BP_E820_ENTRIES);
     if (count > bp::E820_MAX_ENTRIES_ZP) return fail(fmt::format("e820_entries = {} > {}", count, bp::E820_MAX_ENTRIES_ZP));
-    const auto entries = e820_entries(h);
+    const auto entries = h.e820_entries();
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         if (e.size == 0 || e.addr + e.size < e.addr || e.type == 0)
@@ -422,18 +362,15 @@ Outcome e820_valid(const Handoff& h) {
 }
 
 Outcome e820_consistent(const Handoff& h) {
-    if (!h.has_e820()) return not_applicable("boot_params carries no E820 table");
     RangeSet dumped;
     for (const auto& range : h.snap.ram) dumped.add(range.phys, range.end());
-    for (const auto& e : e820_entries(h))
+    for (const auto& e : h.e820_entries())
         if (e.type == bp::E820_TYPE_RAM && !dumped.contains(e.addr, e.size))
             return fail(fmt::format("E820 RAM [{:#x}, {:#x}) is not RAM in the snapshot", e.addr, e.addr + e.size), {e.addr});
     return pass("every E820 RAM entry is RAM in the snapshot");
 }
 
 Outcome identity_map(const Handoff& h) {
-    if (!is64(h)) return not_applicable("only the 64-bit entry runs with paging");
-    if (!h.header_found) return no_header(h);
     if (!h.walk) return fail("no page tables");
     const std::uint64_t init_size = h.in.kernel.init_size;
     std::vector<Placed> needed = {{"kernel [load, +init_size)", h.load_address, init_size},
@@ -451,46 +388,42 @@ Outcome identity_map(const Handoff& h) {
 // Where find_trampoline_placement() (arch/x86/boot/compressed/pgtable_64.c) puts it.
 std::uint64_t trampoline_address(const Handoff& h) {
     std::uint64_t bios_start = 0, ebda_start = 0;
-    const auto signature = h.field(BP_EFI_LOADER_SIGNATURE, 4);
+    const auto signature = h.field(bp::BP_EFI_LOADER_SIGNATURE);
     if (signature != EFI32_LOADER_SIGNATURE && signature != EFI64_LOADER_SIGNATURE) {
-        ebda_start = std::uint64_t(h.snap.u16(BDA_EBDA_SEGMENT).value_or(0)) << 4;
-        bios_start = std::uint64_t(h.snap.u16(BDA_BASE_MEMORY_KIB).value_or(0)) << 10;
+        ebda_start = h.bda_ebda;
+        bios_start = h.bda_base_memory;
     }
-    if (bios_start < TRAMPOLINE_BIOS_START_MIN || bios_start > TRAMPOLINE_BIOS_START_MAX) bios_start = TRAMPOLINE_BIOS_START_MAX;
-    if (ebda_start > TRAMPOLINE_BIOS_START_MIN && ebda_start < bios_start) bios_start = ebda_start;
+    if (bios_start < bp::TRAMPOLINE_BIOS_START_MIN || bios_start > bp::TRAMPOLINE_BIOS_START_MAX) bios_start = bp::TRAMPOLINE_BIOS_START_MAX;
+    if (ebda_start > bp::TRAMPOLINE_BIOS_START_MIN && ebda_start < bios_start) bios_start = ebda_start;
     bios_start &= ~(PAGE_4K - 1);
-    const auto entries = e820_entries(h);
+    const auto entries = h.e820_entries();
     for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
         std::uint64_t candidate = bios_start;
         if (bios_start <= e->addr || e->type != bp::E820_TYPE_RAM) continue;
         if (bios_start > e->addr + e->size) candidate = e->addr + e->size;
         candidate &= ~(PAGE_4K - 1);
-        if (candidate - TRAMPOLINE_SIZE < e->addr) continue;
-        if (candidate - TRAMPOLINE_SIZE > bios_start) break;
+        if (candidate - bp::TRAMPOLINE_RESERVE < e->addr) continue;
+        if (candidate - bp::TRAMPOLINE_RESERVE > bios_start) break;
         bios_start = candidate;
         break;
     }
-    return bios_start - TRAMPOLINE_SIZE;
+    return bios_start - bp::TRAMPOLINE_RESERVE;
 }
 
 Outcome trampoline(const Handoff& h) {
-    if (is16(h)) return not_applicable("the 16-bit entry's E820 table is not known at the hand-off");
-    if (!h.header_found) return no_header(h);
     const std::uint64_t at = trampoline_address(h);
     for (const auto& object : placed_objects(h, true))
-        if (overlaps(object.start, object.size, at, TRAMPOLINE_SIZE))
+        if (overlaps(object.start, object.size, at, bp::TRAMPOLINE_RESERVE))
             return fail(fmt::format("{} [{:#x}, {:#x}) lies in the decompressor's trampoline [{:#x}, {:#x})", object.name, object.start,
-                                    object.start + object.size, at, at + TRAMPOLINE_SIZE),
+                                    object.start + object.size, at, at + bp::TRAMPOLINE_RESERVE),
                         {object.start, at});
-    return pass(fmt::format("trampoline area [{:#x}, {:#x}) holds nothing of the loader's", at, at + TRAMPOLINE_SIZE), {at});
+    return pass(fmt::format("trampoline area [{:#x}, {:#x}) holds nothing of the loader's", at, at + bp::TRAMPOLINE_RESERVE), {at});
 }
 
 // zero-page.rst: acpi_rsdp_addr. Set, it must lead the kernel to the RSDP: the
 // kernel takes it over its own search (arch/x86/boot/compressed/acpi.c).
 Outcome acpi_rsdp(const Handoff& h) {
-    if (is16(h)) return not_applicable("the 16-bit entry builds boot_params itself");
-    if (!h.header_found) return no_header(h);
-    const std::uint64_t at = h.field(bp::BP_ACPI_RSDP_ADDR, 8);
+    const std::uint64_t at = h.field(bp::BP_ACPI_RSDP_ADDR);
     if (at == 0) return not_applicable("acpi_rsdp_addr is 0: the kernel looks for the RSDP itself");
     const auto checksum_ok = [](const std::vector<std::uint8_t>& bytes) {
         return std::accumulate(bytes.begin(), bytes.end(), std::uint8_t{0},
@@ -511,52 +444,102 @@ Outcome acpi_rsdp(const Handoff& h) {
     return pass(fmt::format("acpi_rsdp_addr {:#x}: RSDP revision {}, checksums valid", at, revision), {at});
 }
 
-// Rule ids, functions and the statements they check (in boot.rst unless
-// `document` says otherwise).
-struct RuleDef {
-    const char* id;
-    const char* citation;
-    Outcome (*check)(const Handoff&);
-    const char* document = "boot.rst";
-};
-const RuleDef RULE_DEFS[] = {
-    {"R01", "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", header_magic},
-    {"R02", "The real-mode kernel (boot sector + setup) is loaded unmodified; the loader writes only the fields marked write/modify",
-     setup_identical},
-    {"R03", "X as low as the loader permits, X+0x10000 below the top of low memory (16-byte aligned segment base)", setup_base},
-    {"R04", "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", heap},
-    {"R05", "The command line is NUL-terminated, at most cmdline_size bytes; between the heap end and 0xA0000 (16-bit) or below 4 GiB",
-     cmdline_placement},
-    {"R06", "cmd_line_ptr: the kernel command line the loader was asked to pass", cmdline_content},
-    {"R07", "type_of_loader: obligatory; a loader without an assigned id writes 0xFF", loader_type},
-    {"R08", "The protected-mode kernel is loaded at its load address (code32_start / the entry), byte-identical", kernel_identical},
-    {"R09", "ramdisk_image/ramdisk_size: the initial ramdisk as loaded", initrd_identical},
-    {"R10", "The initrd should be page aligned", initrd_aligned},
-    {"R11", "The initrd lies in memory the BIOS reports usable (E820 / base memory)", initrd_usable},
-    {"R12", "initrd_addr_max: the maximum address that may be occupied by the initial ramdisk", initrd_below_max},
-    {"R13", "init_size: linear memory the kernel needs from its start address for decompression; keep the initrd out of it",
-     initrd_outside_decompression},
-    {"R14", "The setup/boot_params, command line, kernel, initrd and page tables do not overlap", no_overlaps},
-    {"R15",
-     "16-bit: CS = (X>>4)+0x20, IP = 0, DS = ES = SS = X>>4; 32/64-bit: CS = __BOOT_CS (0x10), DS = ES = SS = __BOOT_DS (0x18), 4G "
-     "flat",
-     segments},
-    {"R16", "16-bit: SP inside the heap/stack; 32-bit: %esi = boot_params, %ebp = %edi = %ebx = 0; 64-bit: %rsi = boot_params",
-     registers},
-    {"R17", "Interrupts disabled; real mode / 32-bit protected mode with paging off / 64-bit mode with paging on", cpu_mode},
-    {"R18", "sentinel: zero in a boot_params the loader zeroed before copying the setup header", sentinel},
-    {"R19", "e820_table: e820_entries valid entries, sorted, non-overlapping", e820_valid},
-    {"R20", "The E820 RAM entries exist as RAM", e820_consistent},
-    {"R21", "64-bit: the range with init_size from the kernel's start, the zero page and the command line are identity mapped",
-     identity_map},
-    {"R22", "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)", trampoline},
-    {"R23", "acpi_rsdp_addr: ACPI RSDP table address", acpi_rsdp, "zero-page.rst"},
+// --- the table -------------------------------------------------------------------
+
+constexpr AppliesTo all(unsigned needs = 0) { return {ALL_KINDS, "", needs}; }
+constexpr AppliesTo only(unsigned kinds, const char* otherwise, unsigned needs = 0) { return {kinds, otherwise, needs}; }
+constexpr unsigned HEADER = NEEDS_HEADER, CMDLINE = NEEDS_CMDLINE, INITRD = NEEDS_INITRD, E820 = NEEDS_E820;
+constexpr const char* BOOT_RST = "boot.rst";
+constexpr const char* ZERO_PAGE_RST = "zero-page.rst";
+
+// id, name, applies to, the statement checked, its document, the function.
+const std::vector<Rule> RULES = {
+    {"R01", "header-magic", all(HEADER),
+     "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", BOOT_RST, header_magic},
+    {"R02", "setup-unmodified", all(HEADER),
+     "The real-mode kernel (boot sector + setup) is loaded unmodified; the loader writes only the fields marked write/modify",
+     BOOT_RST, setup_identical},
+    {"R03", "setup-base", only(K16, "the real-mode setup is not used by a 32/64-bit hand-off"),
+     "X as low as the loader permits, X+0x10000 below the top of low memory (16-byte aligned segment base)", BOOT_RST,
+     setup_base},
+    {"R04", "heap-end", only(K16, "the setup heap is used only by the 16-bit entry", HEADER),
+     "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", BOOT_RST, heap},
+    {"R05", "cmdline-placement", all(HEADER),
+     "The command line is NUL-terminated, at most cmdline_size bytes; between the heap end and 0xA0000 (16-bit) or below 4 GiB",
+     BOOT_RST, cmdline_placement},
+    {"R06", "cmdline-content", all(CMDLINE | HEADER), "cmd_line_ptr: the kernel command line the loader was asked to pass",
+     BOOT_RST, cmdline_content},
+    {"R07", "loader-type", all(HEADER), "type_of_loader: obligatory; a loader without an assigned id writes 0xFF", BOOT_RST,
+     loader_type},
+    {"R08", "kernel-identical", all(HEADER),
+     "The protected-mode kernel is loaded at its load address (code32_start / the entry), byte-identical", BOOT_RST,
+     kernel_identical},
+    {"R09", "initrd-identical", all(HEADER), "ramdisk_image/ramdisk_size: the initial ramdisk as loaded", BOOT_RST,
+     initrd_identical},
+    {"R10", "initrd-aligned", all(HEADER | INITRD), "The initrd should be page aligned", BOOT_RST, initrd_aligned},
+    {"R11", "initrd-usable", all(HEADER | INITRD), "The initrd lies in memory the BIOS reports usable (E820 / base memory)",
+     BOOT_RST, initrd_usable},
+    {"R12", "initrd-below-max", all(HEADER | INITRD),
+     "initrd_addr_max: the maximum address that may be occupied by the initial ramdisk", BOOT_RST, initrd_below_max},
+    {"R13", "initrd-outside-decompression", all(HEADER | INITRD),
+     "init_size: linear memory the kernel needs from its start address for decompression; keep the initrd out of it",
+     BOOT_RST, initrd_outside_decompression},
+    {"R14", "no-overlaps", all(HEADER), "The setup/boot_params, command line, kernel, initrd and page tables do not overlap",
+     BOOT_RST, no_overlaps},
+    {"R15", "segments", all(),
+     "16-bit: CS = (X>>4)+0x20, IP = 0, DS = ES = SS = X>>4; 32/64-bit: CS = __BOOT_CS (0x10), DS = ES = SS = __BOOT_DS "
+     "(0x18), 4G flat",
+     BOOT_RST, segments},
+    {"R16", "registers", all(),
+     "16-bit: SP inside the heap/stack; 32-bit: %esi = boot_params, %ebp = %edi = %ebx = 0; 64-bit: %rsi = boot_params",
+     BOOT_RST, registers},
+    {"R17", "cpu-mode", all(),
+     "Interrupts disabled; real mode / 32-bit protected mode with paging off / 64-bit mode with paging on", BOOT_RST,
+     cpu_mode},
+    {"R18", "sentinel", only(K32 | K64, "the 16-bit entry builds boot_params itself", HEADER),
+     "sentinel: zero in a boot_params the loader zeroed before copying the setup header", BOOT_RST, sentinel},
+    {"R19", "e820-valid", only(K32 | K64, "boot_params carries no E820 table", E820),
+     "e820_table: e820_entries valid entries, sorted, non-overlapping", BOOT_RST, e820_valid},
+    {"R20", "e820-ram-present", only(K32 | K64, "boot_params carries no E820 table", E820),
+     "The E820 RAM entries exist as RAM", BOOT_RST, e820_consistent},
+    {"R21", "identity-map", only(K64, "only the 64-bit entry runs with paging", HEADER),
+     "64-bit: the range with init_size from the kernel's start, the zero page and the command line are identity mapped",
+     BOOT_RST, identity_map},
+    {"R22", "trampoline-clear", only(K32 | K64, "the 16-bit entry's E820 table is not known at the hand-off", HEADER),
+     "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)", BOOT_RST,
+     trampoline},
+    {"R23", "acpi-rsdp", only(K32 | K64, "the 16-bit entry builds boot_params itself", HEADER),
+     "acpi_rsdp_addr: ACPI RSDP table address", ZERO_PAGE_RST, acpi_rsdp},
 };
 
-RuleResult run(const RuleDef& def, const Handoff& h) {
-    Outcome outcome = def.check(h);
-    return RuleResult{def.id, outcome.status, std::move(outcome.addresses), std::move(outcome.message), def.citation,
-                      def.document};
+unsigned kind_bit(HandoffKind kind) {
+    switch (kind) {
+        case HandoffKind::real16: return K16;
+        case HandoffKind::prot32: return K32;
+        case HandoffKind::long64: return K64;
+        case HandoffKind::unknown: break;
+    }
+    return 0;
+}
+
+// The row's applicability, then the rule's function.
+Outcome check(const Rule& rule, const Handoff& h) {
+    const AppliesTo& applies = rule.applies;
+    if (applies.kinds != ALL_KINDS && !(applies.kinds & kind_bit(h.kind))) return not_applicable(applies.otherwise);
+    if ((applies.needs & NEEDS_CMDLINE) && !h.in.cmdline) return not_applicable("no --cmdline given");
+    if ((applies.needs & NEEDS_E820) && !h.has_e820()) return not_applicable("boot_params carries no E820 table");
+    if ((applies.needs & NEEDS_HEADER) && !h.header_found) return no_header(h);
+    if (applies.needs & NEEDS_INITRD) {
+        if (h.in.no_initrd) return not_applicable("--no-initrd (R09 checks that none was loaded)");
+        if (!h.in.initrd) return not_applicable("no --initrd given");
+    }
+    return rule.check(h);
+}
+
+RuleResult run(const Rule& rule, const Handoff& h) {
+    Outcome outcome = check(rule, h);
+    return RuleResult{rule.id, outcome.status, std::move(outcome.addresses), std::move(outcome.message), rule.citation,
+                      rule.document};
 }
 
 }  // namespace
@@ -570,165 +553,35 @@ const char* status_name(Status status) {
     return "N/A";
 }
 
-// --- RangeSet ---------------------------------------------------------------------
-
-void RangeSet::add(std::uint64_t start, std::uint64_t end) {
-    if (start >= end) return;
-    std::vector<Range> merged;
-    for (const Range& r : ranges_) {
-        if (r.end < start || r.start > end) {
-            merged.push_back(r);
-        } else {
-            start = std::min(start, r.start);
-            end = std::max(end, r.end);
-        }
-    }
-    merged.push_back({start, end});
-    std::sort(merged.begin(), merged.end(), [](const Range& a, const Range& b) { return a.start < b.start; });
-    ranges_ = std::move(merged);
-}
-
-void RangeSet::remove(std::uint64_t start, std::uint64_t end) {
-    std::vector<Range> kept;
-    for (const Range& r : ranges_) {
-        if (r.start < start) kept.push_back({r.start, std::min(r.end, start)});
-        if (r.end > end) kept.push_back({std::max(r.start, end), r.end});
-    }
-    ranges_.clear();
-    for (const Range& r : kept)
-        if (r.start < r.end) ranges_.push_back(r);
-}
-
-bool RangeSet::contains(std::uint64_t start, std::uint64_t len) const {
-    if (len == 0) return true;
-    if (start + len < start) return false;
-    return std::any_of(ranges_.begin(), ranges_.end(), [&](const Range& r) { return r.start <= start && start + len <= r.end; });
-}
-
-// --- kernel file ------------------------------------------------------------------
-
-KernelImage parse_kernel(std::vector<std::uint8_t> bytes) {
-    KernelImage k;
-    if (bytes.size() < bp::HDR_KERNEL_INFO_OFFSET + 4) throw InputError("kernel file is too short to be a bzImage");
-    if (load_le<std::uint32_t>(&bytes[bp::HDR_HEADER]) != bp::HDRS_MAGIC) throw InputError("kernel file has no \"HdrS\" header");
-    k.version = load_le<std::uint16_t>(&bytes[bp::HDR_VERSION]);
-    if (k.version < bp::PROTOCOL_MIN) throw InputError(fmt::format("kernel protocol {:#x} is older than 2.02", k.version));
-    std::uint64_t sects = bytes[bp::HDR_SETUP_SECTS];
-    if (sects == 0) sects = bp::SETUP_SECTS_DEFAULT;
-    k.setup_size = (sects + 1) * bp::SECTOR_SIZE;
-    if (k.setup_size >= bytes.size()) throw InputError("kernel file is shorter than its setup_sects claim");
-    k.header_end = bp::HDR_HEADER + bytes[bp::HDR_JUMP + 1];
-    if (k.header_end > k.setup_size) throw InputError("kernel setup header runs past the setup");
-    k.cmdline_size = k.version >= bp::PROTOCOL_2_06 ? load_le<std::uint32_t>(&bytes[bp::HDR_CMDLINE_SIZE]) : bp::CMDLINE_SIZE_PRE_2_06;
-    if (k.version >= bp::PROTOCOL_2_10) {
-        k.pref_address = load_le<std::uint64_t>(&bytes[bp::HDR_PREF_ADDRESS]);
-        k.init_size = load_le<std::uint32_t>(&bytes[bp::HDR_INIT_SIZE]);
+std::string applies_to_text(const AppliesTo& applies) {
+    std::string text;
+    if (applies.kinds == ALL_KINDS) {
+        text = "all";
     } else {
-        k.pref_address = bp::BZIMAGE_LOAD_ADDR;
+        std::vector<const char*> kinds;
+        for (auto [bit, name] : {std::pair{K16, "16"}, {K32, "32"}, {K64, "64"}})
+            if (applies.kinds & bit) kinds.push_back(name);
+        text = fmt::format("{}", fmt::join(kinds, ", "));
     }
-    k.bytes = std::move(bytes);
-    return k;
+    if (applies.needs & NEEDS_E820) text += " with E820";
+    if (applies.needs & NEEDS_INITRD) text += ", with `--initrd`";
+    if (applies.needs & NEEDS_CMDLINE) text += ", with `--cmdline`";
+    return text;
 }
 
-// --- Handoff ----------------------------------------------------------------------
+const std::vector<Rule>& rules() { return RULES; }
 
-std::uint64_t Handoff::field(std::uint64_t offset, int size) const {
-    if (offset + size > header.size()) return 0;
-    std::uint64_t value = 0;
-    for (int i = 0; i < size; ++i) value |= std::uint64_t(header[offset + i]) << (8 * i);
-    return value;
-}
-
-std::uint64_t Handoff::cmdline_address() const {
-    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_CMD_LINE_PTR, 4);
-    return field(bp::HDR_CMD_LINE_PTR, 4) | (high << 32);
-}
-std::uint64_t Handoff::initrd_address() const {
-    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_IMAGE, 4);
-    return field(bp::HDR_RAMDISK_IMAGE, 4) | (high << 32);
-}
-std::uint64_t Handoff::initrd_size() const {
-    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_SIZE, 4);
-    return field(bp::HDR_RAMDISK_SIZE, 4) | (high << 32);
-}
-bool Handoff::has_e820() const { return kind != HandoffKind::real16 && header_found && field(bp::BP_E820_ENTRIES, 1) > 0; }
-
-namespace {
-HandoffKind kind_from_cpu(const CpuState& cpu) {
-    if (!(cpu.cr0 & CR0_PE)) return HandoffKind::real16;
-    if (cpu.efer & EFER_LMA) return HandoffKind::long64;
-    return HandoffKind::prot32;
-}
-
-std::uint64_t low_memory_top(const Snapshot& snap) {
-    std::uint64_t top = LOW_MEMORY_LIMIT;
-    const std::uint64_t base_memory = std::uint64_t(snap.u16(BDA_BASE_MEMORY_KIB).value_or(0)) * 1024;
-    const std::uint64_t ebda = std::uint64_t(snap.u16(BDA_EBDA_SEGMENT).value_or(0)) << 4;
-    if (base_memory != 0) top = std::min(top, base_memory);
-    if (ebda != 0) top = std::min(top, ebda);
-    return top;
-}
-}  // namespace
-
-Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
-    Handoff h(snap, in);
-    h.kind = snap.handoff != HandoffKind::unknown ? snap.handoff : kind_from_cpu(snap.cpu);
-    const CpuState& cpu = snap.cpu;
-    switch (h.kind) {
-        case HandoffKind::real16: h.base = cpu.cs.base >= bp::SETUP_ENTRY_OFFSET ? cpu.cs.base - bp::SETUP_ENTRY_OFFSET : 0; break;
-        case HandoffKind::prot32: h.base = cpu.rsi & 0xffffffff; break;
-        default: h.base = cpu.rsi; break;
-    }
-    const std::uint64_t span = h.kind == HandoffKind::real16 ? in.kernel.setup_size : bp::BP_SIZE;
-    if (auto bytes = snap.read_phys(h.base, span)) {
-        h.header = std::move(*bytes);
-        h.header_found = h.field(bp::HDR_HEADER, 4) == bp::HDRS_MAGIC;
-    }
-    switch (h.kind) {
-        case HandoffKind::real16: h.load_address = h.field(bp::HDR_CODE32_START, 4); break;
-        case HandoffKind::prot32: h.load_address = cpu.rip & 0xffffffff; break;
-        default: h.load_address = cpu.rip - ENTRY_64_OFFSET; break;
-    }
-    h.low_memory_top = low_memory_top(snap);
-
-    // Usable RAM: the dump's RAM, cut to the E820 RAM entries when there are
-    // some, without the BIOS areas below 4 KiB and from low memory top to 1 MiB.
-    for (const auto& range : snap.ram) h.usable_ram.add(range.phys, range.end());
-    if (h.has_e820()) {
-        RangeSet e820_ram;
-        for (const auto& e : e820_entries(h))
-            if (e.type == bp::E820_TYPE_RAM) e820_ram.add(e.addr, e.addr + e.size);
-        RangeSet both;
-        for (const auto& a : h.usable_ram.ranges())
-            for (const auto& b : e820_ram.ranges()) both.add(std::max(a.start, b.start), std::min(a.end, b.end));
-        h.usable_ram = both;
-    }
-    h.usable_ram.remove(0, BIOS_RESERVED_END);
-    h.usable_ram.remove(h.low_memory_top, ONE_MIB);
-
-    if (h.kind == HandoffKind::long64) h.walk = walk_page_tables(snap);
-    return h;
-}
-
-const std::vector<Rule>& all_rules() {
-    static const std::vector<Rule> rules = [] {
-        std::vector<Rule> list;
-        for (const RuleDef& def : RULE_DEFS) list.push_back(Rule{def.id, def.citation, def.document});
-        return list;
-    }();
-    return rules;
-}
-
-std::vector<RuleResult> verify(const Snapshot& snap, const VerifyInputs& in) {
-    const Handoff h = analyse(snap, in);
+std::vector<RuleResult> verify(const Handoff& handoff) {
     std::vector<RuleResult> results;
-    for (const RuleDef& def : RULE_DEFS) results.push_back(run(def, h));
+    for (const Rule& rule : RULES) results.push_back(run(rule, handoff));
     return results;
 }
 
+std::vector<RuleResult> verify(const Snapshot& snap, const VerifyInputs& in) { return verify(analyse(snap, in)); }
+
 RuleResult check_rule(const std::string& id, const Handoff& handoff) {
-    for (const RuleDef& def : RULE_DEFS)
-        if (id == def.id) return run(def, handoff);
+    for (const Rule& rule : RULES)
+        if (id == rule.id) return run(rule, handoff);
     throw std::out_of_range("no rule " + id);
 }
 

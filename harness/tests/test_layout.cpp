@@ -1,5 +1,6 @@
 // The layout check: a correct hand-off map passes, holes and a misplaced
 // direct map or kernel text map fail, W+X is a warning.
+#include "bootproto.h"
 #include "snapshot_builder.h"
 
 #include "regions.h"
@@ -37,7 +38,7 @@ TEST_CASE("the regions tables cover the address space in order", "[layout]") {
         for (std::size_t i = 1; i < table.size(); ++i) CHECK(table[i].start == table[i - 1].last + 1);
     }
     CHECK(std::any_of(layout_5level().begin(), layout_5level().end(),
-                      [](const Region& r) { return r.kind == RegionKind::direct_map && r.start == PAGE_OFFSET_BASE_5LEVEL; }));
+                      [](const Region& r) { return r.kind == RegionKind::direct_map && r.start == bootproto::PAGE_OFFSET_5LEVEL; }));
 }
 
 TEST_CASE("a correct 4-level hand-off map passes with a W+X warning", "[layout]") {
@@ -148,7 +149,7 @@ TEST_CASE("required maps: identity, direct map and text map must all be there", 
             poke64(snap, SHORT_PDPT, EXTRA_PD | P_RW);
             for (std::uint64_t i = 0; i < 8; ++i) poke64(snap, EXTRA_PD + i * 8, (i * PAGE_2M) | P_RW | PS);
             const LayoutReport r = check_layout(snap, REQUIRE_MAPS);
-            const std::uint64_t base = la57 ? PAGE_OFFSET_BASE_5LEVEL : PAGE_OFFSET_BASE_4LEVEL;
+            const std::uint64_t base = la57 ? bootproto::PAGE_OFFSET_5LEVEL : bootproto::PAGE_OFFSET_4LEVEL;
             CHECK(has_failure(r, fmt::format("direct map of RAM: {:#018x}", base + 8 * PAGE_2M)));
         }
         SECTION("no kernel text map") {

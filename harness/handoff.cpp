@@ -1,0 +1,105 @@
+// handoff.cpp - see handoff.h.
+#include "handoff.h"
+
+#include "bootproto.h"
+#include "common/bytes.h"
+
+#include <algorithm>
+
+namespace bzcheck {
+namespace bp = bootproto;
+
+namespace {
+constexpr std::uint64_t BIOS_RESERVED_END = 0x1000;  // IVT, BDA, MBR area (boot.rst memory map)
+constexpr std::uint64_t ONE_MIB = 0x100000;
+constexpr std::uint64_t LOW_32_BITS = 0xffffffff;
+// include/bios.inc's BDA_EBDA_SEG, BDA_BASE_MEM_KIB and E820_ENTRY, until the
+// generated bios.h compiles (it declares EDD_DAP::size twice: the member .size
+// and the struc's size).
+constexpr std::uint64_t BDA_EBDA_SEG = 0x40E;      // u16 segment of the EBDA
+constexpr std::uint64_t BDA_BASE_MEM_KIB = 0x413;  // u16 base memory size in KiB
+namespace E820_ENTRY {
+constexpr bzboot::Field base{0, 8}, length{8, 8}, type{16, 4};
+constexpr std::uint64_t size = bp::E820_ENTRY_SIZE;
+}  // namespace E820_ENTRY
+
+HandoffKind kind_from_cpu(const CpuState& cpu) {
+    if (!(cpu.cr0 & CR0_PE)) return HandoffKind::real16;
+    if (cpu.efer & EFER_LMA) return HandoffKind::long64;
+    return HandoffKind::prot32;
+}
+
+}  // namespace
+
+std::uint64_t Handoff::field(bzboot::Field f, std::uint64_t at) const { return bzboot::ByteView(header).field(f, at).value_or(0); }
+
+std::uint64_t Handoff::cmdline_address() const {
+    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_CMD_LINE_PTR);
+    return field(bp::HDR_CMD_LINE_PTR) | (high << 32);
+}
+std::uint64_t Handoff::initrd_address() const {
+    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_IMAGE);
+    return field(bp::HDR_RAMDISK_IMAGE) | (high << 32);
+}
+std::uint64_t Handoff::initrd_size() const {
+    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_SIZE);
+    return field(bp::HDR_RAMDISK_SIZE) | (high << 32);
+}
+bool Handoff::has_e820() const { return kind != HandoffKind::real16 && header_found && field(bp::BP_E820_ENTRIES) > 0; }
+
+std::vector<E820Entry> Handoff::e820_entries() const {
+    std::vector<E820Entry> entries;
+    const std::uint64_t count = std::min<std::uint64_t>(field(bp::BP_E820_ENTRIES), bp::E820_MAX_ENTRIES_ZP);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t at = bp::BP_E820_TABLE + i * E820_ENTRY::size;
+        entries.push_back({field(E820_ENTRY::base, at), field(E820_ENTRY::length, at),
+                           static_cast<std::uint32_t>(field(E820_ENTRY::type, at))});
+    }
+    return entries;
+}
+
+Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
+    Handoff h(snap, in);
+    h.kind = snap.handoff != HandoffKind::unknown ? snap.handoff : kind_from_cpu(snap.cpu);
+    const CpuState& cpu = snap.cpu;
+    switch (h.kind) {
+        case HandoffKind::real16: h.base = cpu.cs.base >= bp::SETUP_ENTRY_OFFSET ? cpu.cs.base - bp::SETUP_ENTRY_OFFSET : 0; break;
+        case HandoffKind::prot32: h.base = cpu.rsi & LOW_32_BITS; break;
+        default: h.base = cpu.rsi; break;
+    }
+    const std::uint64_t span = h.kind == HandoffKind::real16 ? in.kernel.setup_size : bp::BP_SIZE;
+    if (auto bytes = snap.read_phys(h.base, span)) {
+        h.header = std::move(*bytes);
+        h.header_found = h.field(bp::HDR_HEADER) == bp::HDRS_MAGIC;
+    }
+    switch (h.kind) {
+        case HandoffKind::real16: h.load_address = h.field(bp::HDR_CODE32_START); break;
+        case HandoffKind::prot32: h.load_address = cpu.rip & LOW_32_BITS; break;
+        default: h.load_address = cpu.rip - bp::ENTRY_64_OFFSET; break;
+    }
+    h.bda_base_memory = std::uint64_t(snap.u16(BDA_BASE_MEM_KIB).value_or(0)) * 1024;
+    h.bda_ebda = std::uint64_t(snap.u16(BDA_EBDA_SEG).value_or(0)) << 4;
+    h.low_memory_top = LOW_MEMORY_LIMIT;
+    if (h.bda_base_memory != 0) h.low_memory_top = std::min(h.low_memory_top, h.bda_base_memory);
+    if (h.bda_ebda != 0) h.low_memory_top = std::min(h.low_memory_top, h.bda_ebda);
+
+    // Usable RAM: the dump's RAM, cut to the E820 RAM entries when there are
+    // some, without the BIOS areas below 4 KiB and from low memory top to 1 MiB.
+    for (const auto& range : snap.ram) h.usable_ram.add(range.phys, range.end());
+    if (h.has_e820()) {
+        RangeSet e820_ram;
+        for (const auto& e : h.e820_entries())
+            if (e.type == bp::E820_TYPE_RAM) e820_ram.add(e.addr, e.addr + e.size);
+        RangeSet both;
+        for (const auto& a : h.usable_ram.ranges())
+            for (const auto& b : e820_ram.ranges()) both.add(std::max(a.start, b.start), std::min(a.end, b.end));
+        h.usable_ram = both;
+    }
+    h.usable_ram.remove(0, BIOS_RESERVED_END);
+    h.usable_ram.remove(h.low_memory_top, ONE_MIB);
+
+    if (h.kind == HandoffKind::long64) h.walk = walk_page_tables(snap);
+    return h;
+}
+
+}  // namespace bzcheck
