@@ -1,6 +1,7 @@
 // handoff.cpp - see handoff.h.
 #include "handoff.h"
 
+#include "bios_facts.h"
 #include "bootproto.h"
 #include "common/bytes.h"
 
@@ -13,15 +14,6 @@ namespace {
 constexpr std::uint64_t BIOS_RESERVED_END = 0x1000;  // IVT, BDA, MBR area (boot.rst memory map)
 constexpr std::uint64_t ONE_MIB = 0x100000;
 constexpr std::uint64_t LOW_32_BITS = 0xffffffff;
-// include/bios.inc's BDA_EBDA_SEG, BDA_BASE_MEM_KIB and E820_ENTRY, until the
-// generated bios.h compiles (it declares EDD_DAP::size twice: the member .size
-// and the struc's size).
-constexpr std::uint64_t BDA_EBDA_SEG = 0x40E;      // u16 segment of the EBDA
-constexpr std::uint64_t BDA_BASE_MEM_KIB = 0x413;  // u16 base memory size in KiB
-namespace E820_ENTRY {
-constexpr bzboot::Field base{0, 8}, length{8, 8}, type{16, 4};
-constexpr std::uint64_t size = bp::E820_ENTRY_SIZE;
-}  // namespace E820_ENTRY
 
 HandoffKind kind_from_cpu(const CpuState& cpu) {
     if (!(cpu.cr0 & CR0_PE)) return HandoffKind::real16;
@@ -51,9 +43,9 @@ std::vector<E820Entry> Handoff::e820_entries() const {
     std::vector<E820Entry> entries;
     const std::uint64_t count = std::min<std::uint64_t>(field(bp::BP_E820_ENTRIES), bp::E820_MAX_ENTRIES_ZP);
     for (std::uint64_t i = 0; i < count; ++i) {
-        const std::uint64_t at = bp::BP_E820_TABLE + i * E820_ENTRY::size;
-        entries.push_back({field(E820_ENTRY::base, at), field(E820_ENTRY::length, at),
-                           static_cast<std::uint32_t>(field(E820_ENTRY::type, at))});
+        const std::uint64_t at = bp::BP_E820_TABLE + i * bios::E820_ENTRY::size;
+        entries.push_back({field(bios::E820_ENTRY::base, at), field(bios::E820_ENTRY::length, at),
+                           static_cast<std::uint32_t>(field(bios::E820_ENTRY::type, at))});
     }
     return entries;
 }
@@ -77,8 +69,8 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
         case HandoffKind::prot32: h.load_address = cpu.rip & LOW_32_BITS; break;
         default: h.load_address = cpu.rip - bp::ENTRY_64_OFFSET; break;
     }
-    h.bda_base_memory = std::uint64_t(snap.u16(BDA_BASE_MEM_KIB).value_or(0)) * 1024;
-    h.bda_ebda = std::uint64_t(snap.u16(BDA_EBDA_SEG).value_or(0)) << 4;
+    h.bda_base_memory = std::uint64_t(snap.u16(bios::BDA_BASE_MEM_KIB).value_or(0)) * 1024;
+    h.bda_ebda = std::uint64_t(snap.u16(bios::BDA_EBDA_SEG).value_or(0)) << 4;
     h.low_memory_top = LOW_MEMORY_LIMIT;
     if (h.bda_base_memory != 0) h.low_memory_top = std::min(h.low_memory_top, h.bda_base_memory);
     if (h.bda_ebda != 0) h.low_memory_top = std::min(h.low_memory_top, h.bda_ebda);

@@ -1,8 +1,10 @@
 // snapshot_builder.cpp - see snapshot_builder.h.
 #include "snapshot_builder.h"
 
+#include "bios_facts.h"
 #include "bootproto.h"
 #include "bytes.h"
+#include "common/bytes.h"
 
 #include <stdexcept>
 
@@ -10,10 +12,9 @@ namespace bzcheck::testing {
 namespace bp = bootproto;
 
 namespace {
-constexpr std::uint64_t BDA_EBDA_SEGMENT = 0x40E;
-constexpr std::uint64_t BDA_BASE_MEMORY_KIB = 0x413;
 constexpr std::uint16_t PROTOCOL_VERSION = 0x020F;
-constexpr std::uint8_t HEADER_JUMP_DISPLACEMENT = 0x6A;  // header ends at 0x26C, as in 6.x kernels
+constexpr std::uint16_t JUMP_SHORT = 0xEB;               // jmp rel8 ...
+constexpr std::uint16_t HEADER_JUMP_DISPLACEMENT = 0x6A;  // ... to the header's end, 0x26C, as in 6.x kernels
 constexpr std::uint32_t INITRD_ADDR_MAX = 0x7fffffff;
 constexpr std::uint32_t CMDLINE_SIZE = 2047;
 constexpr std::uint8_t FILE_SENTINEL = 0xff;
@@ -26,19 +27,17 @@ constexpr std::uint64_t PTE_P_RW = 0x3;
 constexpr std::uint64_t PTE_PS = 0x80;
 constexpr std::uint64_t RFLAGS_RESERVED = 0x2;
 
-void write_le(std::vector<std::uint8_t>& bytes, std::uint64_t offset, std::uint64_t value, int size) {
-    for (int i = 0; i < size; ++i) bytes.at(offset + i) = static_cast<std::uint8_t>(value >> (8 * i));
-}
+using bzboot::put;  // a field of the includes, by its declared width
 
 // The loader's share of the setup header: what a correct loader writes.
 void write_loader_fields(std::vector<std::uint8_t>& hdr, std::uint64_t cmdline, bool heap) {
-    write_le(hdr, bp::HDR_TYPE_OF_LOADER, bp::TYPE_OF_LOADER_UNDEF, 1);
-    write_le(hdr, bp::HDR_LOADFLAGS, bp::LOADED_HIGH | (heap ? bp::CAN_USE_HEAP : 0), 1);
-    write_le(hdr, bp::HDR_HEAP_END_PTR, heap ? HEAP_END_PTR : 0, 2);
-    write_le(hdr, bp::HDR_CMD_LINE_PTR, cmdline, 4);
-    write_le(hdr, bp::HDR_RAMDISK_IMAGE, INITRD_ADDR, 4);
-    write_le(hdr, bp::HDR_RAMDISK_SIZE, INITRD_SIZE, 4);
-    write_le(hdr, bp::HDR_VID_MODE, bp::VID_MODE_NORMAL, 2);
+    put(hdr, bp::HDR_TYPE_OF_LOADER, bp::TYPE_OF_LOADER_UNDEF);
+    put(hdr, bp::HDR_LOADFLAGS, bp::LOADED_HIGH | (heap ? bp::CAN_USE_HEAP : 0));
+    put(hdr, bp::HDR_HEAP_END_PTR, heap ? HEAP_END_PTR : 0);
+    put(hdr, bp::HDR_CMD_LINE_PTR, cmdline);
+    put(hdr, bp::HDR_RAMDISK_IMAGE, INITRD_ADDR);
+    put(hdr, bp::HDR_RAMDISK_SIZE, INITRD_SIZE);
+    put(hdr, bp::HDR_VID_MODE, bp::VID_MODE_NORMAL);
 }
 
 void place_common(Snapshot& snap, const VerifyInputs& in) {
@@ -56,7 +55,7 @@ std::vector<std::uint8_t> make_rsdp() {
     std::copy(signature.begin(), signature.end(), rsdp.begin());
     std::copy(oem.begin(), oem.end(), rsdp.begin() + OEM_ID);
     rsdp[REVISION] = 2;
-    write_le(rsdp, LENGTH, V2, 4);
+    bzboot::put_u32(rsdp, LENGTH, V2);
     const auto sum = [&](std::size_t n) {
         std::uint8_t s = 0;
         for (std::size_t i = 0; i < n; ++i) s = std::uint8_t(s + rsdp[i]);
@@ -74,18 +73,18 @@ void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
     std::copy(in.kernel.bytes.begin() + bp::BP_HDR, in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.header_end),
               zero_page.begin() + bp::BP_HDR);
     write_loader_fields(zero_page, CMDLINE_32_64, false);
-    write_le(zero_page, bp::HDR_CODE32_START, KERNEL_LOAD, 4);
+    put(zero_page, bp::HDR_CODE32_START, KERNEL_LOAD);
     const std::uint64_t e820[][3] = {{0, BASE_MEMORY_KIB * 1024, bp::E820_TYPE_RAM},
                                      {0xF0000, 0x10000, bp::E820_TYPE_RESERVED},
                                      {0x100000, RAM_TOP - 0x100000, bp::E820_TYPE_RAM}};
-    write_le(zero_page, bp::BP_E820_ENTRIES, std::size(e820), 1);
+    put(zero_page, bp::BP_E820_ENTRIES, std::size(e820));
     for (std::size_t i = 0; i < std::size(e820); ++i) {
-        const std::uint64_t at = bp::BP_E820_TABLE + i * bp::E820_ENTRY_SIZE;
-        write_le(zero_page, at, e820[i][0], 8);
-        write_le(zero_page, at + 8, e820[i][1], 8);
-        write_le(zero_page, at + 16, e820[i][2], 4);
+        const std::uint64_t at = bp::BP_E820_TABLE + i * bios::E820_ENTRY::size;
+        put(zero_page, bios::E820_ENTRY::base, e820[i][0], at);
+        put(zero_page, bios::E820_ENTRY::length, e820[i][1], at);
+        put(zero_page, bios::E820_ENTRY::type, e820[i][2], at);
     }
-    write_le(zero_page, bp::BP_ACPI_RSDP_ADDR, RSDP_ADDR, 8);
+    put(zero_page, bp::BP_ACPI_RSDP_ADDR, RSDP_ADDR);
     poke(snap, BOOT_PARAMS, zero_page);
     poke(snap, RSDP_ADDR, make_rsdp());
     poke_string(snap, CMDLINE_32_64, *in.cmdline);
@@ -99,23 +98,22 @@ std::vector<std::uint8_t> make_kernel_file() {
     const std::uint64_t setup_size = (KERNEL_SETUP_SECTS + 1) * bp::SECTOR_SIZE;
     std::vector<std::uint8_t> k(setup_size + KERNEL_PAYLOAD_SIZE);
     for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(i * 7 + 3);  // recognisable filler
-    write_le(k, bp::BP_SENTINEL, FILE_SENTINEL, 1);
-    write_le(k, bp::HDR_SETUP_SECTS, KERNEL_SETUP_SECTS, 1);
-    write_le(k, bp::HDR_BOOT_FLAG, bp::BOOT_FLAG_MAGIC, 2);
-    write_le(k, bp::HDR_JUMP, 0xEB, 1);
-    write_le(k, bp::HDR_JUMP + 1, HEADER_JUMP_DISPLACEMENT, 1);
-    write_le(k, bp::HDR_HEADER, bp::HDRS_MAGIC, 4);
-    write_le(k, bp::HDR_VERSION, PROTOCOL_VERSION, 2);
-    write_le(k, bp::HDR_TYPE_OF_LOADER, 0, 1);
-    write_le(k, bp::HDR_LOADFLAGS, bp::LOADED_HIGH, 1);
-    write_le(k, bp::HDR_CODE32_START, KERNEL_LOAD, 4);
-    for (auto field : {bp::HDR_RAMDISK_IMAGE, bp::HDR_RAMDISK_SIZE, bp::HDR_CMD_LINE_PTR}) write_le(k, field, 0, 4);
-    write_le(k, bp::HDR_HEAP_END_PTR, 0, 2);
-    write_le(k, bp::HDR_INITRD_ADDR_MAX, INITRD_ADDR_MAX, 4);
-    write_le(k, bp::HDR_CMDLINE_SIZE, CMDLINE_SIZE, 4);
-    write_le(k, bp::HDR_XLOADFLAGS, bp::XLF_KERNEL_64, 2);
-    write_le(k, bp::HDR_PREF_ADDRESS, KERNEL_PREF_ADDRESS, 8);
-    write_le(k, bp::HDR_INIT_SIZE, KERNEL_INIT_SIZE, 4);
+    put(k, bp::BP_SENTINEL, FILE_SENTINEL);
+    put(k, bp::HDR_SETUP_SECTS, KERNEL_SETUP_SECTS);
+    put(k, bp::HDR_BOOT_FLAG, bp::BOOT_FLAG_MAGIC);
+    put(k, bp::HDR_JUMP, JUMP_SHORT | HEADER_JUMP_DISPLACEMENT << 8);
+    put(k, bp::HDR_HEADER, bp::HDRS_MAGIC);
+    put(k, bp::HDR_VERSION, PROTOCOL_VERSION);
+    put(k, bp::HDR_TYPE_OF_LOADER, 0);
+    put(k, bp::HDR_LOADFLAGS, bp::LOADED_HIGH);
+    put(k, bp::HDR_CODE32_START, KERNEL_LOAD);
+    for (auto field : {bp::HDR_RAMDISK_IMAGE, bp::HDR_RAMDISK_SIZE, bp::HDR_CMD_LINE_PTR}) put(k, field, 0);
+    put(k, bp::HDR_HEAP_END_PTR, 0);
+    put(k, bp::HDR_INITRD_ADDR_MAX, INITRD_ADDR_MAX);
+    put(k, bp::HDR_CMDLINE_SIZE, CMDLINE_SIZE);
+    put(k, bp::HDR_XLOADFLAGS, bp::XLF_KERNEL_64);
+    put(k, bp::HDR_PREF_ADDRESS, KERNEL_PREF_ADDRESS);
+    put(k, bp::HDR_INIT_SIZE, KERNEL_INIT_SIZE);
     return k;
 }
 
@@ -137,8 +135,8 @@ Snapshot empty_machine() {
     Snapshot snap;
     snap.ram.push_back(RamRange{0, std::vector<std::uint8_t>(LOW_RAM_TOP, 0)});
     snap.ram.push_back(RamRange{0x100000, std::vector<std::uint8_t>(RAM_TOP - 0x100000, 0)});
-    poke16(snap, BDA_BASE_MEMORY_KIB, BASE_MEMORY_KIB);
-    poke16(snap, BDA_EBDA_SEGMENT, EBDA_SEGMENT);
+    poke16(snap, bios::BDA_BASE_MEM_KIB, BASE_MEMORY_KIB);
+    poke16(snap, bios::BDA_EBDA_SEG, EBDA_SEGMENT);
     snap.has_bzcheck_note = true;
     snap.efer_known = true;
     snap.emulator = "synthetic";
@@ -157,7 +155,7 @@ Snapshot make_handoff16(const VerifyInputs& in) {
 
     CpuState& cpu = snap.cpu;
     const std::uint32_t seg = SETUP_X >> 4;
-    cpu.cs = Segment{seg + 0x20, 0xffff, CODE_FLAGS, SETUP_X + bp::SETUP_ENTRY_OFFSET};
+    cpu.cs = Segment{seg + (bp::SETUP_ENTRY_OFFSET >> 4), 0xffff, CODE_FLAGS, SETUP_X + bp::SETUP_ENTRY_OFFSET};
     cpu.ds = cpu.es = cpu.ss = cpu.fs = cpu.gs = Segment{seg, 0xffff, DATA_FLAGS, SETUP_X};
     cpu.rip = 0;
     cpu.rsp = HEAP_END_PTR;
@@ -171,8 +169,8 @@ Snapshot make_handoff32(const VerifyInputs& in) {
     snap.handoff = HandoffKind::prot32;
     place_boot_params(snap, in);
     CpuState& cpu = snap.cpu;
-    cpu.cs = flat(0x10, CODE_FLAGS | SEG_DB);
-    cpu.ds = cpu.es = cpu.ss = flat(0x18, DATA_FLAGS | SEG_DB);
+    cpu.cs = flat(bp::BOOT_CS, CODE_FLAGS | SEG_DB);
+    cpu.ds = cpu.es = cpu.ss = flat(bp::BOOT_DS, DATA_FLAGS | SEG_DB);
     cpu.rsi = BOOT_PARAMS;
     cpu.rip = KERNEL_LOAD;
     cpu.rflags = RFLAGS_RESERVED;
@@ -192,10 +190,10 @@ Snapshot make_handoff64(const VerifyInputs& in, bool la57) {
     if (la57) poke64(snap, PML5_ADDR, PML4_ADDR | PTE_P_RW);
 
     CpuState& cpu = snap.cpu;
-    cpu.cs = flat(0x10, CODE_FLAGS | SEG_LONG);
-    cpu.ds = cpu.es = cpu.ss = flat(0x18, DATA_FLAGS | SEG_DB);
+    cpu.cs = flat(bp::BOOT_CS, CODE_FLAGS | SEG_LONG);
+    cpu.ds = cpu.es = cpu.ss = flat(bp::BOOT_DS, DATA_FLAGS | SEG_DB);
     cpu.rsi = BOOT_PARAMS;
-    cpu.rip = KERNEL_LOAD + 0x200;
+    cpu.rip = KERNEL_LOAD + bp::ENTRY_64_OFFSET;
     cpu.rflags = RFLAGS_RESERVED;
     cpu.cr0 = CR0_PE | CR0_PG | 0x10;
     cpu.cr3 = la57 ? PML5_ADDR : PML4_ADDR;
@@ -235,8 +233,9 @@ void poke_string(Snapshot& snap, std::uint64_t addr, const std::string& text) {
     poke(snap, addr, b);
 }
 
-Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in) {
-    return check_rule(id, analyse(snap, in)).status;
+RuleResult rule_result(const std::string& id, const Snapshot& snap, const VerifyInputs& in) {
+    return check_rule(id, analyse(snap, in));
 }
+Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in) { return rule_result(id, snap, in).status; }
 
 }  // namespace bzcheck::testing

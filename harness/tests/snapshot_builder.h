@@ -17,8 +17,8 @@ namespace bzcheck::testing {
 
 inline constexpr std::uint64_t RAM_TOP = 0x2000000;            // 32 MiB
 inline constexpr std::uint64_t LOW_RAM_TOP = 0xA0000;
-inline constexpr std::uint64_t BASE_MEMORY_KIB = 639;          // BDA 0x413
-inline constexpr std::uint64_t EBDA_SEGMENT = 0x9FC0;          // BDA 0x40E
+inline constexpr std::uint64_t BASE_MEMORY_KIB = 639;          // BDA: bios::BDA_BASE_MEM_KIB
+inline constexpr std::uint64_t EBDA_SEGMENT = 0x9FC0;          // BDA: bios::BDA_EBDA_SEG
 inline constexpr std::uint64_t SETUP_X = 0x10000;
 inline constexpr std::uint64_t KERNEL_LOAD = 0x100000;
 inline constexpr std::uint64_t KERNEL_PAYLOAD_SIZE = 0x3000;
@@ -53,7 +53,8 @@ void poke32(Snapshot& snap, std::uint64_t addr, std::uint32_t value);
 void poke64(Snapshot& snap, std::uint64_t addr, std::uint64_t value);
 void poke_string(Snapshot& snap, std::uint64_t addr, const std::string& text);  // with its NUL
 
-// Status of one rule on a snapshot.
+// One rule on a snapshot: its whole result, or only its status.
+RuleResult rule_result(const std::string& id, const Snapshot& snap, const VerifyInputs& in);
 Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in);
 
 }  // namespace bzcheck::testing
