@@ -6,13 +6,11 @@
 bits 16
 org 0x7c00
 
-BOOT_CS      equ 0x10
-BOOT_DS      equ 0x18
+%include "bootproto.inc"        ; BOOT_CS, BOOT_DS, HDR_HEADER, HDRS_MAGIC, BP_SIZE
+
 BOOT_PARAMS  equ 0x20000
-BP_DWORDS    equ 4096 / 4
-HDR_HEADER   equ 0x202
-HDRS         equ 0x53726448    ; "HdrS"
-ENTRY32      equ 0x100000
+BP_DWORDS    equ BP_SIZE / 4
+ENTRY32      equ BZIMAGE_LOAD_ADDR
 KERNEL_CODE  equ 0xfdebf4      ; f4 = hlt, eb fd = jmp back to the hlt
 STACK_TOP    equ 0x7c00
 A20_FAST     equ 0x92          ; system control port A: bit 1 = A20
@@ -47,7 +45,7 @@ protected:
     mov ecx, BP_DWORDS
     xor eax, eax
     rep stosd
-    mov dword [BOOT_PARAMS + HDR_HEADER], HDRS
+    mov dword [BOOT_PARAMS + HDR_HEADER], HDRS_MAGIC
     mov dword [ENTRY32], KERNEL_CODE
     mov esi, BOOT_PARAMS
     xor ebp, ebp
@@ -57,9 +55,10 @@ protected:
 
 align 8
 gdt:
-    dq 0, 0
-    dq 0x00cf9a000000ffff       ; 0x10: 4 GiB flat code, 32-bit
-    dq 0x00cf92000000ffff       ; 0x18: 4 GiB flat data
+    times BOOT_CS db 0          ; the null descriptor and an unused one, up to __BOOT_CS
+    dq 0x00cf9a000000ffff       ; BOOT_CS: 4 GiB flat code, 32-bit
+    times BOOT_DS - BOOT_CS - 8 db 0
+    dq 0x00cf92000000ffff       ; BOOT_DS: 4 GiB flat data
 gdt_end:
 gdt_descriptor:
     dw gdt_end - gdt - 1

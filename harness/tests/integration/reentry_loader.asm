@@ -5,9 +5,11 @@
 bits 16
 org 0x7c00
 
-SETUP_SEG   equ 0x1000          ; X >> 4
-ENTRY_SEG   equ SETUP_SEG + 0x20
-HDRS        equ 0x53726448      ; "HdrS"
+%include "bootproto.inc"        ; SETUP_BASE, SETUP_ENTRY_OFFSET, HDR_HEADER, HDRS_MAGIC
+
+SETUP_SEG   equ SETUP_BASE >> 4 ; X >> 4
+ENTRY_SEG   equ SETUP_SEG + (SETUP_ENTRY_OFFSET >> 4)
+HDR_AT_ENTRY equ HDR_HEADER - SETUP_ENTRY_OFFSET  ; the magic's offset from the entry: 2
 STACK_TOP   equ 0xfe00
 
 start:
@@ -17,7 +19,7 @@ start:
     mov ax, SETUP_SEG
     mov es, ax
     mov si, stub                ; copy the stub to X+0x200
-    mov di, 0x200
+    mov di, SETUP_ENTRY_OFFSET
     mov cx, stub_end - stub
     rep movsb
     mov ds, ax
@@ -29,9 +31,9 @@ stub:                           ; runs at ENTRY_SEG:0, linear 0x10200
     jmp short .check            ; 2 bytes, like a kernel's setup jump
     dd 0                        ; where the header magic goes
 .check:
-    cmp dword [cs:2], HDRS
+    cmp dword [cs:HDR_AT_ENTRY], HDRS_MAGIC
     je .halt
-    mov dword [cs:2], HDRS
+    mov dword [cs:HDR_AT_ENTRY], HDRS_MAGIC
     jmp ENTRY_SEG:0             ; enter again: now it is a hand-off
 .halt:
     hlt
