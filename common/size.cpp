@@ -43,6 +43,7 @@ std::uint64_t parse_size(std::string_view text, std::uint64_t unit_without_suffi
     if (digits == 0) bad(text, "not a number (a number with an optional K, M, G or T)");
     std::size_t unit_start = digits;
     while (unit_start < text.size() && text[unit_start] == ' ') ++unit_start;
+    if (unit_start > digits && unit_start == text.size()) bad(text, "spaces but no unit");
     const std::uint64_t unit = unit_bytes(text.substr(unit_start), unit_without_suffix);
     if (unit == 0) bad(text, "unknown unit (K, M, G or T)");
 

@@ -11,7 +11,7 @@ inline constexpr std::uint64_t MiB = std::uint64_t{1} << 20;
 inline constexpr std::uint64_t GiB = std::uint64_t{1} << 30;
 inline constexpr std::uint64_t TiB = std::uint64_t{1} << 40;
 
-// Decimal digits, optional spaces, then optionally a unit: K, M, G or T (powers of
+// Decimal digits, then optionally a unit (spaces may come before it): K, M, G or T (powers of
 // 1024, any case), which may be followed by "B" or "iB"; "B" alone means bytes. A
 // number without a unit counts `unit_without_suffix` bytes (1 for bzinstall's --size,
 // MiB for bzcheck's --memory, as QEMU's -m). Throws std::invalid_argument, naming

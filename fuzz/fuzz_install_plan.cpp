@@ -24,7 +24,7 @@
 
 #include "boot_code.h"
 #include "bootproto.h"
-#include "bytes.h"
+#include "common/bytes.h"
 #include "diskformat.h"
 #include "errors.h"
 #include "install_plan.h"
@@ -34,6 +34,8 @@
 namespace {
 namespace df = diskformat;
 using namespace bzinstall;
+using bzboot::put_u32;
+using bzboot::round_up;
 
 void require(bool condition, const char* property) {
     if (!condition) {

@@ -1,8 +1,9 @@
 // fuzz_kernel_header - libFuzzer target: the input is a bzImage file.
 //
-// bzinstall::parse_kernel_header() must accept or refuse any bytes without reading
-// out of bounds; a header it accepts is then fed to check_boot_request() and
-// check_initrd() at and around their limits. bzcheck's own reader of the same file,
+// bzinstall::parse_kernel_header() must accept or refuse (throw Refusal) any bytes
+// without reading out of bounds; any other exception counts as a crash. A header it
+// accepts is then fed to check_boot_request() and check_initrd() at and around their
+// limits. bzcheck's own reader of the same file,
 // bzcheck::parse_kernel(), gets the same bytes. Properties the callers rely on are
 // checked with require(): a violation aborts like a crash.
 #include <cstddef>
@@ -14,6 +15,7 @@
 
 #include "bootproto.h"
 #include "diskformat.h"
+#include "errors.h"
 #include "kernel_header.h"
 #include "rules.h"
 
@@ -27,6 +29,18 @@ void require(bool condition, const char* property) {
     if (!condition) {
         std::fprintf(stderr, "fuzz_kernel_header: property violated: %s\n", property);
         __builtin_trap();
+    }
+}
+
+// Whether `check` returns (true) or refuses with a one-line reason (false).
+template <typename Check>
+bool accepts(Check check) {
+    try {
+        check();
+        return true;
+    } catch (const bzinstall::Refusal& e) {
+        require(e.what()[0] != '\0', "a refusal has a reason");
+        return false;
     }
 }
 
@@ -54,7 +68,7 @@ void check_requests(const KernelHeader& k) {
             request.cmdline.assign(length, 'x');
             request.handoff64 = entry & 1;
             request.la57 = entry & 2;
-            const bool accepted = bzinstall::check_boot_request(k, request).empty();
+            const bool accepted = accepts([&] { bzinstall::check_boot_request(k, request); });
             const bool fits = length <= k.cmdline_max && length <= diskformat::PH_CMDLINE_MAX;
             const bool wants_64 = request.handoff64 || request.la57;
             const bool has_64 = k.protocol >= bp::PROTOCOL_2_12 && (k.xloadflags & bp::XLF_KERNEL_64);
@@ -63,7 +77,7 @@ void check_requests(const KernelHeader& k) {
     }
     BootRequest with_nul;
     with_nul.cmdline = std::string("a\0b", 3);
-    require(!bzinstall::check_boot_request(k, with_nul).empty(), "a NUL in the command line is refused");
+    require(!accepts([&] { bzinstall::check_boot_request(k, with_nul); }), "a NUL in the command line is refused");
 }
 
 void check_initrds(const KernelHeader& k) {
@@ -71,7 +85,7 @@ void check_initrds(const KernelHeader& k) {
     const std::uint64_t room = room_end > kInitrdLowestAddress ? room_end - kInitrdLowestAddress : 0;
     for (std::uint64_t size : {std::uint64_t{0}, std::uint64_t{1}, room, room + 1, kU32Max, kU32Max + 1,
                                std::numeric_limits<std::uint64_t>::max()}) {
-        const bool accepted = bzinstall::check_initrd(k, size).empty();
+        const bool accepted = accepts([&] { bzinstall::check_initrd(k, size); });
         require(accepted == (size >= 1 && size <= room && size <= kU32Max), "check_initrd follows its rules");
     }
 }
@@ -79,12 +93,11 @@ void check_initrds(const KernelHeader& k) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const bzinstall::HeaderParse parsed = bzinstall::parse_kernel_header(bzinstall::ByteView(data, size));
-    require(parsed.header.has_value() == parsed.problem.empty(), "a problem exactly when refused");
-    if (parsed.header) {
-        check_header(*parsed.header, size);
-        check_requests(*parsed.header);
-        check_initrds(*parsed.header);
+    KernelHeader header;
+    if (accepts([&] { header = bzinstall::parse_kernel_header(bzboot::ByteView(data, size)); })) {
+        check_header(header, size);
+        check_requests(header);
+        check_initrds(header);
     }
 
     try {

@@ -5,9 +5,12 @@
 #include <cstdint>
 #include <string>
 
-#include "bytes.h"
+#include "common/bytes.h"
 
 namespace bzinstall {
+
+using bzboot::Bytes;
+using bzboot::ByteView;
 
 struct BootCode {
     Bytes mbr;     // exactly MBR_BOOTCODE_SIZE bytes
@@ -17,8 +20,8 @@ struct BootCode {
 // The copies of build/bin/mbr.bin and stage2.bin compiled into bzinstall.
 BootCode embedded_boot_code();
 
-// Why `code` is unusable (wrong size, missing magic), or "" when it is fine.
-std::string check_boot_code(const BootCode& code);
+// Throws BrokenBuild saying why `code` is unusable (wrong size, missing magic).
+void check_boot_code(const BootCode& code);
 
 std::uint64_t stage2_sectors(const BootCode& code);
 

@@ -16,6 +16,7 @@
 #include "errors.h"
 
 namespace bzinstall {
+using bzboot::round_up;
 
 namespace {
 

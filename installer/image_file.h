@@ -5,10 +5,13 @@
 #include <cstdint>
 #include <string>
 
-#include "bytes.h"
+#include "common/bytes.h"
 #include "install_plan.h"
 
 namespace bzinstall {
+
+using bzboot::Bytes;
+using bzboot::ByteView;
 
 class ImageFile {
 public:

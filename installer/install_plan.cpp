@@ -14,6 +14,8 @@
 
 namespace bzinstall {
 namespace df = diskformat;
+using bzboot::put;
+using bzboot::round_up;
 
 namespace {
 
@@ -35,8 +37,8 @@ Bytes blank_mbr_sector(std::uint32_t disk_signature) {
         throw std::logic_error("a fresh disk signature must be non-zero");
     }
     Bytes sector(kSector, 0);
-    put_u32(sector, df::MBR_DISK_SIGNATURE, disk_signature);
-    put_u16(sector, df::MBR_SIGNATURE_OFFSET, df::MBR_SIGNATURE);
+    put(sector, df::MBR_DISK_SIGNATURE, disk_signature);
+    put(sector, df::MBR_SIGNATURE_OFFSET, df::MBR_SIGNATURE);
     return sector;
 }
 

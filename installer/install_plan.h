@@ -10,10 +10,13 @@
 #include <string>
 
 #include "boot_code.h"
-#include "bytes.h"
+#include "common/bytes.h"
 #include "payload.h"
 
 namespace bzinstall {
+
+using bzboot::Bytes;
+using bzboot::ByteView;
 
 // What to install: files already read and validated against the kernel header.
 struct InstallRequest {

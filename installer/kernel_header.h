@@ -2,16 +2,20 @@
 // "The Real-Mode Kernel Header") before bzinstall writes anything.
 //
 // parse_kernel_header() takes raw bytes of unknown origin: it never reads out of
-// bounds and never throws, so it can be fuzzed directly.
+// bounds, and the only exception it throws is Refusal (errors.h), so it can be fuzzed
+// directly. Each check here throws Refusal with a one-line reason; the caller prefixes
+// the file the reason is about.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
-#include "bytes.h"
+#include "common/bytes.h"
 
 namespace bzinstall {
+
+using bzboot::Bytes;
+using bzboot::ByteView;
 
 // What bzinstall needs to know about a kernel that passed every check.
 struct KernelHeader {
@@ -25,13 +29,8 @@ struct KernelHeader {
     std::uint64_t protected_mode_bytes = 0;
 };
 
-// Either a header or the reason the bytes are not a kernel bzboot can load.
-struct HeaderParse {
-    std::optional<KernelHeader> header;
-    std::string problem;  // one line, set exactly when header is empty
-};
-
-HeaderParse parse_kernel_header(ByteView image);
+// The header of `image`; throws Refusal when the bytes are not a kernel bzboot can load.
+KernelHeader parse_kernel_header(ByteView image);
 
 // What the user asks bzinstall to boot the kernel with.
 struct BootRequest {
@@ -40,11 +39,11 @@ struct BootRequest {
     bool la57 = false;
 };
 
-// The reason `request` cannot work with `kernel`, or "" when it can.
-std::string check_boot_request(const KernelHeader& kernel, const BootRequest& request);
+// Throws Refusal saying why `request` cannot work with `kernel`.
+void check_boot_request(const KernelHeader& kernel, const BootRequest& request);
 
-// The reason an initrd of `size` bytes cannot be loaded for `kernel`, or "" when it can.
-std::string check_initrd(const KernelHeader& kernel, std::uint64_t size);
+// Throws Refusal saying why an initrd of `size` bytes cannot be loaded for `kernel`.
+void check_initrd(const KernelHeader& kernel, std::uint64_t size);
 
 // "2.15" for 0x020F.
 std::string protocol_string(std::uint16_t protocol);

@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "bootproto.h"
+#include "common/size.h"
 #include "diskformat.h"
 #include "errors.h"
 #include "image_file.h"
@@ -58,6 +60,16 @@ std::uint32_t fresh_disk_signature() {
     return any_nonzero(entropy);
 }
 
+// `check()`'s result; a Refusal it throws is thrown again naming `path`, the file it is about.
+template <typename Check>
+auto about_file(const std::string& path, Check check) {
+    try {
+        return check();
+    } catch (const Refusal& e) {
+        throw Refusal(fmt::format("{}: {}", path, e.what()));
+    }
+}
+
 // Read the files and check them against each other and the kernel header.
 InstallRequest prepare_request(const Options& options, const BootCode& boot_code) {
     InstallRequest request;
@@ -65,30 +77,23 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
     request.cmdline = options.cmdline;
     request.kernel = read_whole_file(options.kernel_path);
 
-    HeaderParse parsed = parse_kernel_header(request.kernel);
-    if (!parsed.header) {
-        throw Refusal(fmt::format("{}: {}", options.kernel_path, parsed.problem));
-    }
+    const KernelHeader kernel = about_file(options.kernel_path, [&] { return parse_kernel_header(request.kernel); });
     BootRequest boot;
     boot.cmdline = options.cmdline;
     boot.handoff64 = options.handoff == kHandoff64;
     // The default suits every kernel: one without a 64-bit entry gets the 16-bit
     // hand-off, as stage 2 would do anyway. An explicit --handoff 64 is refused.
     if (boot.handoff64 && !options.handoff_given && !options.la57 &&
-        !(parsed.header->xloadflags & bootproto::XLF_KERNEL_64)) {
+        !(kernel.xloadflags & bootproto::XLF_KERNEL_64)) {
         fmt::print("bzinstall: {}: no 64-bit entry (XLF_KERNEL_64), using the 16-bit hand-off\n",
                    options.kernel_path);
         boot.handoff64 = false;
     }
     boot.la57 = options.la57;
-    if (std::string problem = check_boot_request(*parsed.header, boot); !problem.empty()) {
-        throw Refusal(fmt::format("{}: {}", options.kernel_path, problem));
-    }
+    about_file(options.kernel_path, [&] { check_boot_request(kernel, boot); });
     if (!options.initrd_path.empty()) {
         request.initrd = read_whole_file(options.initrd_path);
-        if (std::string problem = check_initrd(*parsed.header, request.initrd.size()); !problem.empty()) {
-            throw Refusal(fmt::format("{}: {}", options.initrd_path, problem));
-        }
+        about_file(options.initrd_path, [&] { check_initrd(kernel, request.initrd.size()); });
     }
     request.payload_flags = (boot.handoff64 ? diskformat::PF_HANDOFF64 : 0) |
                             (boot.la57 ? diskformat::PF_LA57 : 0);
@@ -103,10 +108,7 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
 
 int install(const Options& options) {
     const BootCode boot_code = embedded_boot_code();
-    if (std::string problem = check_boot_code(boot_code); !problem.empty()) {
-        fmt::print(stderr, "bzinstall: broken build: embedded {}\n", problem);
-        return kExitRefused;
-    }
+    check_boot_code(boot_code);
     const InstallRequest request = prepare_request(options, boot_code);
 
     const bool image_exists = std::filesystem::exists(options.image_path);
@@ -151,7 +153,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_flag("--la57", options.la57, "use 5-level paging when the CPU has it (needs --handoff 64)");
     app.add_option("--size", options.size_bytes, "size of a new image, e.g. 64M (default: fitted)")
-        ->transform(CLI::AsSizeValue(false));
+        ->transform(
+            [](const std::string& text) {
+                try {
+                    return std::to_string(bzboot::parse_size(text));  // bytes without a unit
+                } catch (const std::invalid_argument& e) {
+                    throw CLI::ValidationError(e.what());
+                }
+            },
+            "SIZE");
     app.add_option("--debug-memory", options.debug_memory,
                    "test/debug only: stage 2 skips E820 (e801), or E820 and E801 (88), for its "
                    "memory map")
@@ -193,6 +203,9 @@ int main(int argc, char** argv) {
         return kExitUsage;
     } catch (const WriteFailure& e) {
         fmt::print(stderr, "bzinstall: {}\n", e.what());
+        return kExitRefused;
+    } catch (const BrokenBuild& e) {
+        fmt::print(stderr, "bzinstall: broken build: embedded {}\n", e.what());
         return kExitRefused;
     } catch (const std::exception& e) {
         fmt::print(stderr, "bzinstall: {}\n", e.what());

@@ -2,6 +2,7 @@
 
 namespace bzinstall {
 namespace df = diskformat;
+using bzboot::put;
 
 namespace {
 
@@ -17,7 +18,7 @@ std::uint64_t entry_offset(unsigned slot) { return df::MBR_PART_TABLE + slot * d
 void put_chs(Bytes& sector, std::uint64_t offset, std::uint64_t lba) {
     auto chs = chs_address(lba);
     for (unsigned i = 0; i < chs.size(); ++i) {
-        put_u8(sector, offset + i, chs[i]);
+        bzboot::put_u8(sector, offset + i, chs[i]);
     }
 }
 
@@ -39,10 +40,11 @@ PartitionTable read_partition_table(ByteView mbr_sector) {
     PartitionTable table;
     for (unsigned slot = 0; slot < table.size(); ++slot) {
         const std::uint64_t at = entry_offset(slot);
-        table[slot].status = mbr_sector.u8(at + df::PART_STATUS).value_or(0);
-        table[slot].type = mbr_sector.u8(at + df::PART_TYPE).value_or(df::PART_TYPE_UNUSED);
-        table[slot].lba_start = mbr_sector.u32(at + df::PART_LBA_START).value_or(0);
-        table[slot].lba_count = mbr_sector.u32(at + df::PART_LBA_COUNT).value_or(0);
+        PartitionEntry& entry = table[slot];
+        entry.status = static_cast<std::uint8_t>(mbr_sector.field(df::PART_STATUS, at).value_or(0));
+        entry.type = static_cast<std::uint8_t>(mbr_sector.field(df::PART_TYPE, at).value_or(df::PART_TYPE_UNUSED));
+        entry.lba_start = static_cast<std::uint32_t>(mbr_sector.field(df::PART_LBA_START, at).value_or(0));
+        entry.lba_count = static_cast<std::uint32_t>(mbr_sector.field(df::PART_LBA_COUNT, at).value_or(0));
     }
     return table;
 }
@@ -50,16 +52,16 @@ PartitionTable read_partition_table(ByteView mbr_sector) {
 void write_partition_entry(Bytes& mbr_sector, unsigned slot, const PartitionEntry& entry) {
     const std::uint64_t at = entry_offset(slot);
     const std::uint64_t last_lba = entry.lba_count > 0 ? entry.lba_end() - 1 : entry.lba_start;
-    put_u8(mbr_sector, at + df::PART_STATUS, entry.status);
+    put(mbr_sector, df::PART_STATUS, entry.status, at);
     put_chs(mbr_sector, at + df::PART_CHS_START, entry.lba_start);
-    put_u8(mbr_sector, at + df::PART_TYPE, entry.type);
+    put(mbr_sector, df::PART_TYPE, entry.type, at);
     put_chs(mbr_sector, at + df::PART_CHS_END, last_lba);
-    put_u32(mbr_sector, at + df::PART_LBA_START, entry.lba_start);
-    put_u32(mbr_sector, at + df::PART_LBA_COUNT, entry.lba_count);
+    put(mbr_sector, df::PART_LBA_START, entry.lba_start, at);
+    put(mbr_sector, df::PART_LBA_COUNT, entry.lba_count, at);
 }
 
 bool has_mbr_signature(ByteView mbr_sector) {
-    return mbr_sector.u16(df::MBR_SIGNATURE_OFFSET) == df::MBR_SIGNATURE;
+    return mbr_sector.field(df::MBR_SIGNATURE_OFFSET) == df::MBR_SIGNATURE;
 }
 
 }  // namespace bzinstall

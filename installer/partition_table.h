@@ -4,10 +4,13 @@
 #include <array>
 #include <cstdint>
 
-#include "bytes.h"
+#include "common/bytes.h"
 #include "diskformat.h"
 
 namespace bzinstall {
+
+using bzboot::Bytes;
+using bzboot::ByteView;
 
 struct PartitionEntry {
     std::uint8_t status = 0;

@@ -10,6 +10,9 @@
 
 namespace bzinstall {
 namespace df = diskformat;
+using bzboot::put;
+using bzboot::put_u32;
+using bzboot::round_up;
 
 PayloadLayout layout_payload(std::uint64_t kernel_size, std::uint64_t initrd_size) {
     PayloadLayout layout;
@@ -38,19 +41,19 @@ Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteVie
     Bytes header(df::PAYLOAD_HDR_SIZE, 0);
     put_u32(header, df::PH_MAGIC, df::PAYLOAD_MAGIC0);
     put_u32(header, df::PH_MAGIC + 4, df::PAYLOAD_MAGIC1);
-    put_u32(header, df::PH_VERSION, df::PAYLOAD_VERSION);
-    put_u32(header, df::PH_FLAGS, flags);
-    put_u32(header, df::PH_CMDLINE_LEN, cmdline.size());
-    put_u32(header, df::PH_KERNEL_SECTOR, layout.kernel_offset / sector);
-    put_u32(header, df::PH_KERNEL_SIZE, layout.kernel_size);
-    put_u32(header, df::PH_INITRD_SECTOR, layout.initrd_offset / sector);
-    put_u32(header, df::PH_INITRD_SIZE, layout.initrd_size);
-    put_u32(header, df::PH_KERNEL_CRC32, crc32_of(kernel));
-    put_u32(header, df::PH_INITRD_CRC32, crc32_of(initrd));
+    put(header, df::PH_VERSION, df::PAYLOAD_VERSION);
+    put(header, df::PH_FLAGS, flags);
+    put(header, df::PH_CMDLINE_LEN, cmdline.size());
+    put(header, df::PH_KERNEL_SECTOR, layout.kernel_offset / sector);
+    put(header, df::PH_KERNEL_SIZE, layout.kernel_size);
+    put(header, df::PH_INITRD_SECTOR, layout.initrd_offset / sector);
+    put(header, df::PH_INITRD_SIZE, layout.initrd_size);
+    put(header, df::PH_KERNEL_CRC32, crc32_of(kernel));
+    put(header, df::PH_INITRD_CRC32, crc32_of(initrd));
     // The byte after the command line stays 0: its NUL.
     std::copy(cmdline.begin(), cmdline.end(), header.begin() + df::PH_CMDLINE);
     // Last: the header's own CRC, computed while its field is still 0.
-    put_u32(header, df::PH_HEADER_CRC32, crc32_of(header));
+    put(header, df::PH_HEADER_CRC32, crc32_of(header));
     return header;
 }
 

@@ -5,9 +5,12 @@
 #include <cstdint>
 #include <string>
 
-#include "bytes.h"
+#include "common/bytes.h"
 
 namespace bzinstall {
+
+using bzboot::Bytes;
+using bzboot::ByteView;
 
 // Where each piece goes, in bytes from the start of the partition.
 struct PayloadLayout {

@@ -18,7 +18,7 @@
 #include "snapshot.h"
 
 namespace df = diskformat;
-using bzinstall::Bytes;
+using bzboot::Bytes;
 
 namespace {
 
@@ -51,11 +51,11 @@ constexpr std::size_t kQemuCpuStateSize = 440;  // QEMUCPUState version 1
 
 Bytes elf_note(const std::string& name, std::uint32_t type, const Bytes& desc) {
     constexpr std::size_t kHeader = 12;  // namesz, descsz, type; then name and desc, each padded to 4
-    const std::size_t desc_at = kHeader + bzinstall::round_up(name.size() + 1, 4);
-    Bytes note(desc_at + bzinstall::round_up(desc.size(), 4), 0);
-    bzinstall::put_u32(note, 0, name.size() + 1);
-    bzinstall::put_u32(note, 4, desc.size());
-    bzinstall::put_u32(note, 8, type);
+    const std::size_t desc_at = kHeader + bzboot::round_up(name.size() + 1, 4);
+    Bytes note(desc_at + bzboot::round_up(desc.size(), 4), 0);
+    bzboot::put_u32(note, 0, name.size() + 1);
+    bzboot::put_u32(note, 4, desc.size());
+    bzboot::put_u32(note, 8, type);
     std::copy(name.begin(), name.end(), note.begin() + kHeader);
     std::copy(desc.begin(), desc.end(), note.begin() + desc_at);
     return note;
@@ -64,8 +64,8 @@ Bytes elf_note(const std::string& name, std::uint32_t type, const Bytes& desc) {
 // QEMU's CPU-state note with every register 0.
 Bytes qemu_cpu_note() {
     Bytes state(kQemuCpuStateSize, 0);
-    bzinstall::put_u32(state, 0, 1);                  // version
-    bzinstall::put_u32(state, 4, kQemuCpuStateSize);  // size
+    bzboot::put_u32(state, 0, 1);                  // version
+    bzboot::put_u32(state, 4, kQemuCpuStateSize);  // size
     return elf_note("QEMU", kQemuNoteType, state);
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("plan: a partition holding only sector 0 is refused", "[plan][fuzz]") 
     // Found by fuzz_install_plan: the stage 2 gap check started at sector 1, so a
     // one-sector partition at LBA 0 passed and the new boot code overwrote its byte.
     Bytes disk(kImageBytes, 0);
-    bzinstall::put_u16(disk, df::MBR_SIGNATURE_OFFSET, df::MBR_SIGNATURE);
+    bzboot::put_u16(disk, df::MBR_SIGNATURE_OFFSET, df::MBR_SIGNATURE);
     bzinstall::PartitionEntry linux_part;
     linux_part.type = 0x83;
     linux_part.lba_start = df::BZ_PART_ALIGN_SECTORS;

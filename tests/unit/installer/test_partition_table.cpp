@@ -5,6 +5,7 @@
 #include "partition_table.h"
 
 using namespace bzinstall;
+using namespace bzboot;
 namespace df = diskformat;
 
 using Chs = std::array<std::uint8_t, 3>;

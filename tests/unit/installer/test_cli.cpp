@@ -17,8 +17,8 @@ namespace {
 
 struct CliWorkspace {
     TempDir dir;
-    fs::path kernel = dir.path("vmlinuz");
-    fs::path image = dir.path("disk.img");
+    fs::path kernel = dir.file("vmlinuz");
+    fs::path image = dir.file("disk.img");
 
     explicit CliWorkspace(const FakeKernel& fake = FakeKernel{}) { write_file(kernel, fake.bytes()); }
 
@@ -46,16 +46,16 @@ TEST_CASE("cli: the handoff and LA57 choices end up in the payload flags", "[cli
     REQUIRE(ws.install("--handoff 64 --la57").exit_code == 0);
     const Bytes disk = read_file(ws.image);
     const std::uint64_t header = diskformat::BZ_PART_ALIGN_SECTORS * bp::SECTOR_SIZE;
-    CHECK(bzinstall::ByteView(disk).u32(header + diskformat::PH_FLAGS) ==
+    CHECK(bzboot::ByteView(disk).u32(header + diskformat::PH_FLAGS) ==
           (diskformat::PF_HANDOFF64 | diskformat::PF_LA57));
 
     fs::remove(ws.image);
     REQUIRE(ws.install("").exit_code == 0);  // default handoff: 64, 4-level
-    CHECK(bzinstall::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == diskformat::PF_HANDOFF64);
+    CHECK(bzboot::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == diskformat::PF_HANDOFF64);
 
     fs::remove(ws.image);
     REQUIRE(ws.install("--handoff 16").exit_code == 0);
-    CHECK(bzinstall::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == 0u);
+    CHECK(bzboot::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == 0u);
 }
 
 TEST_CASE("cli: usage errors exit 2", "[cli]") {
@@ -73,17 +73,17 @@ TEST_CASE("cli: usage errors exit 2", "[cli]") {
 
 TEST_CASE("cli: unreadable input files exit 2", "[cli]") {
     CliWorkspace ws;
-    CHECK(run_bzinstall("--kernel " + quoted(ws.dir.path("missing").string()) + " " +
+    CHECK(run_bzinstall("--kernel " + quoted(ws.dir.file("missing").string()) + " " +
                         quoted(ws.image.string())).exit_code == 2);
-    CHECK(ws.install("--initrd " + quoted(ws.dir.path("missing-initrd").string())).exit_code == 2);
-    CommandResult directory = run_bzinstall("--kernel " + quoted(ws.dir.path("").string()) + " " +
+    CHECK(ws.install("--initrd " + quoted(ws.dir.file("missing-initrd").string())).exit_code == 2);
+    CommandResult directory = run_bzinstall("--kernel " + quoted(ws.dir.file("").string()) + " " +
                                             quoted(ws.image.string()));
     CHECK(directory.exit_code == 2);
     CHECK_THAT(directory.output, Catch::Contains("directory"));
     CHECK_FALSE(fs::exists(ws.image));
     // IMAGE in a directory that does not exist cannot be created.
     CHECK(run_bzinstall("--kernel " + quoted(ws.kernel.string()) + " " +
-                        quoted(ws.dir.path("no-such-dir/disk.img").string())).exit_code == 2);
+                        quoted(ws.dir.file("no-such-dir/disk.img").string())).exit_code == 2);
 }
 
 TEST_CASE("cli: --size with an existing image is a usage error, image unchanged", "[cli]") {
@@ -114,7 +114,7 @@ TEST_CASE("cli: by default a kernel without a 64-bit entry gets the 16-bit hand-
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.output, Catch::Contains("XLF_KERNEL_64") && Catch::Contains("16-bit"));
     const std::uint64_t header = diskformat::BZ_PART_ALIGN_SECTORS * bp::SECTOR_SIZE;
-    CHECK(bzinstall::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == 0u);
+    CHECK(bzboot::ByteView(read_file(ws.image)).u32(header + diskformat::PH_FLAGS) == 0u);
 }
 
 TEST_CASE("cli: request problems are refusals (exit 1) and create nothing", "[cli]") {
@@ -122,7 +122,7 @@ TEST_CASE("cli: request problems are refusals (exit 1) and create nothing", "[cl
     fake.xloadflags = 0;
     fake.cmdline_size = 10;
     CliWorkspace ws(fake);
-    const fs::path empty_initrd = ws.dir.path("empty.img");
+    const fs::path empty_initrd = ws.dir.file("empty.img");
     write_file(empty_initrd, Bytes{});
 
     CHECK(ws.install("--cmdline 0123456789").exit_code == 0);
@@ -150,7 +150,7 @@ TEST_CASE("cli: --debug-memory puts stage 2's memory-map debug flags in the payl
         CommandResult r = ws.install(options);
         INFO(r.output);
         REQUIRE(r.exit_code == 0);
-        return bzinstall::ByteView(read_file(ws.image)).u32(flags_at);
+        return bzboot::ByteView(read_file(ws.image)).u32(flags_at);
     };
     CHECK(flags_after("") == diskformat::PF_HANDOFF64);
     CHECK(flags_after("--debug-memory e801") == (diskformat::PF_HANDOFF64 | diskformat::PF_DEBUG_NO_E820));
@@ -198,9 +198,9 @@ FakeKernel with(void (*change)(FakeKernel&)) {
 TEST_CASE("cli: each bad input is refused with one line, and an existing image stays byte for byte",
           "[cli][refuse]") {
     CliWorkspace ws;
-    const fs::path initrd = ws.dir.path("initrd.img");
-    const fs::path big_initrd = ws.dir.path("big-initrd.img");
-    const fs::path bad_kernel = ws.dir.path("bad-vmlinuz");
+    const fs::path initrd = ws.dir.file("initrd.img");
+    const fs::path big_initrd = ws.dir.file("big-initrd.img");
+    const fs::path bad_kernel = ws.dir.file("bad-vmlinuz");
     const std::uint32_t small_initrd_addr_max = 0x100FFF;  // 4 KiB of room above 1 MiB
     write_file(initrd, pattern_bytes(4096, 7));
     write_file(big_initrd, pattern_bytes(4097, 8));
@@ -238,7 +238,7 @@ TEST_CASE("cli: each bad input is refused with one line, and an existing image s
         INFO(bad.what);
         write_file(bad_kernel, bad.kernel);
         const fs::path& named = bad.big_initrd ? big_initrd : bad_kernel;
-        for (const fs::path& target : {ws.image, ws.dir.path("new.img")}) {
+        for (const fs::path& target : {ws.image, ws.dir.file("new.img")}) {
             CommandResult r = run_bzinstall(fmt::format(
                 "--kernel {} --initrd {} {} {}", quoted(bad_kernel.string()),
                 quoted((bad.big_initrd ? big_initrd : initrd).string()), bad.options, quoted(target.string())));
@@ -249,7 +249,7 @@ TEST_CASE("cli: each bad input is refused with one line, and an existing image s
             CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
         }
         CHECK(difference(read_file(ws.image), before) == "");
-        CHECK_FALSE(fs::exists(ws.dir.path("new.img")));
+        CHECK_FALSE(fs::exists(ws.dir.file("new.img")));
     }
 }
 

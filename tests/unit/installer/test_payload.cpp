@@ -8,6 +8,7 @@
 #include "payload.h"
 
 using namespace bzinstall;
+using namespace bzboot;
 namespace df = diskformat;
 
 TEST_CASE("CRC-32 is zlib's (the standard check value)", "[payload]") {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iostream>
 #include <vector>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "payload.h"
 
 using namespace bzinstall;
+using namespace bzboot;
 using namespace bztest;
 namespace df = diskformat;
 
@@ -30,9 +32,9 @@ constexpr std::uint64_t kMiBSectors = kMiB / kSector;
 // A temporary directory holding a fake kernel and initrd, and helpers to run tools there.
 struct Workspace {
     TempDir dir;
-    fs::path kernel = dir.path("vmlinuz");
-    fs::path initrd = dir.path("initrd.img");
-    fs::path image = dir.path("disk.img");
+    fs::path kernel = dir.file("vmlinuz");
+    fs::path initrd = dir.file("initrd.img");
+    fs::path image = dir.file("disk.img");
     Bytes kernel_bytes = FakeKernel{}.bytes();
     Bytes initrd_bytes = pattern_bytes(70000, 2);
 
@@ -66,12 +68,12 @@ void make_partitioned_image(const fs::path& image, std::uint64_t size_bytes, con
 
 // An ext2 file system of `size_bytes` populated with `mkfs.ext2 -d` from a few files.
 Bytes make_ext2(const TempDir& dir, std::uint64_t size_bytes) {
-    const fs::path source = dir.path("ext2-source");
+    const fs::path source = dir.file("ext2-source");
     fs::create_directories(source / "etc" / "deep");
     write_file(source / "hello.txt", Bytes{'h', 'i', '\n'});
     write_file(source / "etc" / "big.bin", pattern_bytes(300000, 3));
     write_file(source / "etc" / "deep" / "small.bin", pattern_bytes(1000, 4));
-    const fs::path fs_file = dir.path("ext2.fs");
+    const fs::path fs_file = dir.file("ext2.fs");
     CommandResult r = run(fmt::format("mkfs.ext2 -q -F -d {} {} {}k", quoted(source.string()),
                                       quoted(fs_file.string()), size_bytes / 1024));
     INFO(r.output);
@@ -82,7 +84,7 @@ Bytes make_ext2(const TempDir& dir, std::uint64_t size_bytes) {
 }
 
 void e2fsck_is_clean(const TempDir& dir, const Bytes& partition) {
-    const fs::path copy = dir.path("partition-copy.fs");
+    const fs::path copy = dir.file("partition-copy.fs");
     write_file(copy, partition);
     CommandResult r = run("e2fsck -fn " + quoted(copy.string()));
     INFO(r.output);
@@ -448,16 +450,17 @@ TEST_CASE("sector 0 without 0x55AA that is not blank is refused and left unchang
 TEST_CASE("the real Debian kernel installs", "[image][real-kernel]") {
     const fs::path real = cached_kernel_path();
     if (!fs::exists(real)) {
-        WARN("skipped: " << real << " does not exist (fetch the default kernel into cache/)");
+        // Not a pass: ctest reports the test as skipped (tests/unit/CMakeLists.txt).
+        std::cout << kSkipped << " " << real << " does not exist (scripts/setup fetches the default kernel)"
+                  << std::endl;
         return;
     }
     const Bytes kernel = read_file(real);
-    HeaderParse parsed = parse_kernel_header(kernel);
-    INFO(parsed.problem);
-    REQUIRE(parsed.header);
-    CHECK(parsed.header->protocol >= 0x020F);
-    CHECK((parsed.header->xloadflags & bootproto::XLF_KERNEL_64) != 0);
-    CHECK(parsed.header->cmdline_max == 2047);
+    KernelHeader header;
+    REQUIRE_NOTHROW(header = parse_kernel_header(kernel));
+    CHECK(header.protocol >= 0x020F);
+    CHECK((header.xloadflags & bootproto::XLF_KERNEL_64) != 0);
+    CHECK(header.cmdline_max == 2047);
 
     Workspace ws;
     CommandResult r = run_bzinstall(fmt::format("--kernel {} --handoff 64 --la57 --cmdline 'console=ttyS0' {}",
