@@ -21,7 +21,7 @@ namespace {
 constexpr std::uint64_t FOUR_GIB = 0x100000000ull;
 constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;      // X..X+0x10000: setup, heap and stack
 constexpr std::uint64_t PARAGRAPH = 16;
-constexpr std::uint64_t INITRD_ALIGN = 0x1000;
+constexpr std::uint64_t INITRD_ALIGN = PAGE_4K;  // "page aligned"
 constexpr std::uint32_t FLAT_LIMIT = 0xffffffff;
 // efi_info.efi_loader_signature of an EFI loader (EFI32/EFI64_LOADER_SIGNATURE,
 // arch/x86/include/asm/efi.h): then the decompressor ignores the BDA.
