@@ -4,6 +4,8 @@
 #   make test            build everything and run every test through ctest
 #   make bench           boot-time figures: bzboot beside QEMU's own -kernel loader
 #   make fuzz            libFuzzer runs of the parsers (clang, build-fuzz/) [FUZZ_SECONDS=60 FUZZ_MERGE=1]
+#   make bochs           Bochs debugger session on an image [IMAGE=disk.img BREAK=name,...]
+#   make gdb             QEMU + gdb session on an image [IMAGE=disk.img BREAK=name,... QEMU_ARGS=...]
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 KERNEL  ?= cache/vmlinuz
@@ -19,7 +21,7 @@ export BZ_CMDLINE := $(CMDLINE)
 export BZ_HANDOFF := $(HANDOFF)
 export BZ_LA57    := $(LA57)
 
-.PHONY: all build test bench disk.img clean fuzz
+.PHONY: all build test bench disk.img clean fuzz bochs gdb
 all: build
 
 # Configure every time (quick): picks up new source folders too.
@@ -57,3 +59,26 @@ fuzz:
 	  > $(FUZZ_BUILD).configure.log || { cat $(FUZZ_BUILD).configure.log; exit 1; }
 	cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
 	fuzz/run --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) $(if $(filter 1,$(FUZZ_MERGE)),--merge)
+
+# Debugger sessions (docs/debugging.md): the loader's symbols and source lines, a
+# breakpoint at each BREAK name (bochs: default mbr_start; gdb: stage2_start). The
+# default image is made as `make disk.img` makes it when it is missing; another
+# IMAGE must exist. TIMEOUT=seconds ends the session, MEMORY=512M sets the RAM. Commands come from standard input: pipe them in to script one.
+IMAGE     ?= disk.img
+BREAK     ?=
+QEMU_ARGS ?=
+TIMEOUT   ?=
+MEMORY    ?=
+export BZ_TIMEOUT   := $(TIMEOUT)
+export BZ_MEMORY    := $(MEMORY)
+export BZ_IMAGE     := $(IMAGE)
+export BZ_BREAK     := $(BREAK)
+export BZ_QEMU_ARGS := $(QEMU_ARGS)
+bochs gdb: build
+	@if [ ! -f "$$BZ_IMAGE" ]; then \
+	  if [ "$$BZ_IMAGE" = disk.img ]; then $(MAKE) --no-print-directory disk.img; \
+	  else echo "make $@: no image '$$BZ_IMAGE' (make disk.img builds one; IMAGE= names another)" >&2; exit 2; fi; \
+	fi
+	@scripts/$@-session --build $(BUILD) --image "$$BZ_IMAGE" $${BZ_BREAK:+--break "$$BZ_BREAK"} \
+	  $${BZ_TIMEOUT:+--timeout "$$BZ_TIMEOUT"} $${BZ_MEMORY:+--memory "$$BZ_MEMORY"} \
+	  $(if $(filter gdb,$@),-- $$BZ_QEMU_ARGS)
