@@ -19,7 +19,8 @@ Accepted lines:
   NAME equ EXPR                     ; comment
   field NAME, OFFSET, WIDTH         ; a byte field (include/field.inc): NAME and NAME_WIDTH
   struc NAME / .member resb|resw|resd|resq COUNT / endstruc
-                                    ; NAME.member (offset and width), NAME_size
+                                    ; NAME.member (offset and width), NAME_size; in C++
+                                    ; NAME::member (a Field) and NAME_size
   %include "file"                   ; another include (NASM resolves it with -I)
   %ifndef GUARD / %define GUARD / %endif   ; include guards
   %if / %elif / %else / %endif / %error / %warning / %fatal
@@ -188,7 +189,9 @@ def cpp_header(namespace, path, entries):
            "using bzboot::Field;"]
     open_struc = None
     for e in entries:
-        struc = e.get("struc")
+        # A struc's members in a namespace of its name; its size beside it, named as
+        # in NASM (E820_ENTRY_size), so that a member called `size` cannot clash.
+        struc = e.get("struc") if e["kind"] == "member" else None
         if struc != open_struc:
             if open_struc:
                 out.append(f"}}  // namespace {open_struc}")
@@ -199,7 +202,7 @@ def cpp_header(namespace, path, entries):
             member = e["name"].split(".")[1]
             out.append(f"inline constexpr Field {member}{{{e['value']:#x}, {e['width']}}};{cpp_comment(e['comment'])}")
         elif e["kind"] == "size":
-            out.append(f"inline constexpr std::uint64_t size = {e['value']:#x};")
+            out.append(f"inline constexpr std::uint64_t {e['name']} = {e['value']:#x};")
         elif e["kind"] == "field":
             out.append(f"inline constexpr Field {e['name']}{{{e['value']:#x}, {e['width']}}};"
                        f"{cpp_comment(e['comment'])}")

@@ -1,7 +1,7 @@
 // handoff.cpp - see handoff.h.
 #include "handoff.h"
 
-#include "bios_facts.h"
+#include "bios.h"
 #include "bootproto.h"
 #include "common/bytes.h"
 
@@ -43,7 +43,7 @@ std::vector<E820Entry> Handoff::e820_entries() const {
     std::vector<E820Entry> entries;
     const std::uint64_t count = std::min<std::uint64_t>(field(bp::BP_E820_ENTRIES), bp::E820_MAX_ENTRIES_ZP);
     for (std::uint64_t i = 0; i < count; ++i) {
-        const std::uint64_t at = bp::BP_E820_TABLE + i * bios::E820_ENTRY::size;
+        const std::uint64_t at = bp::BP_E820_TABLE + i * bios::E820_ENTRY_size;
         entries.push_back({field(bios::E820_ENTRY::base, at), field(bios::E820_ENTRY::length, at),
                            static_cast<std::uint32_t>(field(bios::E820_ENTRY::type, at))});
     }

@@ -8,9 +8,7 @@
 #include "rules.h"
 #include "snapshot.h"
 
-#ifdef BZCHECK_HAVE_CAPTURE
 #include "capture.h"
-#endif
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -96,11 +94,9 @@ int main(int argc, char** argv) {
                          "also require bzboot's 64-bit hand-off maps: identity of 4 GiB and all RAM, "
                          "direct map of all RAM, 512 MiB kernel text map");
 
-#ifdef BZCHECK_HAVE_CAPTURE
     bzcheck::CaptureOptions capture_options;
     auto* capture_cmd = app.add_subcommand("capture", "boot in an emulator and snapshot the hand-off");
     bzcheck::add_capture_options(*capture_cmd, capture_options);
-#endif
 
     try {
         app.parse(argc, argv);
@@ -112,9 +108,7 @@ int main(int argc, char** argv) {
     try {
         if (*verify_cmd) return run_verify(verify, cmdline_opt);
         if (*layout_cmd) return run_layout(layout_snapshot, layout_as_json, layout_options);
-#ifdef BZCHECK_HAVE_CAPTURE
         if (*capture_cmd) return bzcheck::run_capture(capture_options);
-#endif
     } catch (const bzcheck::SnapshotError& error) {
         fmt::print(stderr, "bzcheck: {}\n", error.what());
         return EXIT_BAD_INPUT;

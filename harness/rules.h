@@ -5,7 +5,7 @@
 // zero-page.rst, the boot_params fields it refers to) against a snapshot taken
 // at the first instruction of the hand-off to the kernel. The table (rules())
 // is the one description of a rule; docs/bzcheck.md's table is tested against
-// it (harness/tests/test_rule_table.cpp).
+// it (tests/unit/harness/test_rule_table.cpp).
 #pragma once
 
 #include "handoff.h"

@@ -38,6 +38,7 @@ constexpr unsigned long long e820_unusable = E820_UNUSABLE;
 #undef XLF_KERNEL_64
 #undef XLF_CAN_BE_LOADED_ABOVE_4G
 
+#include "bios.h"
 #include "bootproto.h"
 
 #include <catch2/catch.hpp>
@@ -123,6 +124,18 @@ static_assert(bp::BP_E820_ENTRIES == uapi::e820nr, "E820NR");
 static_assert(bp::E820_MAX_ENTRIES_ZP == uapi::e820max, "E820MAX");
 static_assert(bp::E820_MAX_ENTRIES_ZP == uapi::e820_max_entries_zeropage, "E820_MAX_ENTRIES_ZEROPAGE");
 static_assert(bp::E820_ENTRY_SIZE == sizeof(struct boot_e820_entry), "E820_ENTRY_SIZE");
+CHECK_BP(BP_EFI_LOADER_SIGNATURE, efi_info.efi_loader_signature);
+
+// --- struct boot_e820_entry: bios.inc's E820_ENTRY, as the BIOS and boot_params hold it ---
+#define E820_WIDTH(member) sizeof(((struct boot_e820_entry*)nullptr)->member)
+#define CHECK_E820(field, member)                                                                 \
+    static_assert(bios::E820_ENTRY::field.offset == offsetof(struct boot_e820_entry, member) &&   \
+                      bios::E820_ENTRY::field.width == E820_WIDTH(member),                        \
+                  "E820_ENTRY." #field)
+CHECK_E820(base, addr);
+CHECK_E820(length, size);
+CHECK_E820(type, type);
+static_assert(bios::E820_ENTRY_size == sizeof(struct boot_e820_entry), "E820_ENTRY_size");
 
 // --- flags, magic numbers and E820 types ------------------------------------------
 static_assert(bp::LOADED_HIGH == uapi::loaded_high, "LOADED_HIGH");

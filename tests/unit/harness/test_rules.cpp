@@ -1,7 +1,7 @@
 // Every placement rule passes on a correct synthetic hand-off and fails when
 // the one thing it checks is broken, with the reason and the addresses that
 // name the fault.
-#include "bios_facts.h"
+#include "bios.h"
 #include "bootproto.h"
 #include "snapshot_builder.h"
 

@@ -1,7 +1,7 @@
 // snapshot_builder.cpp - see snapshot_builder.h.
 #include "snapshot_builder.h"
 
-#include "bios_facts.h"
+#include "bios.h"
 #include "bootproto.h"
 #include "bytes.h"
 #include "common/bytes.h"
@@ -79,7 +79,7 @@ void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
                                      {0x100000, RAM_TOP - 0x100000, bp::E820_TYPE_RAM}};
     put(zero_page, bp::BP_E820_ENTRIES, std::size(e820));
     for (std::size_t i = 0; i < std::size(e820); ++i) {
-        const std::uint64_t at = bp::BP_E820_TABLE + i * bios::E820_ENTRY::size;
+        const std::uint64_t at = bp::BP_E820_TABLE + i * bios::E820_ENTRY_size;
         put(zero_page, bios::E820_ENTRY::base, e820[i][0], at);
         put(zero_page, bios::E820_ENTRY::length, e820[i][1], at);
         put(zero_page, bios::E820_ENTRY::type, e820[i][2], at);
