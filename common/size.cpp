@@ -28,7 +28,7 @@ std::uint64_t unit_bytes(std::string_view unit, std::uint64_t unit_without_suffi
     default: return 0;
     }
     const std::string_view rest = unit.substr(1);
-    if (rest.empty() || (rest.size() == 1 && upper(rest[0]) == 'B') ||
+    if (rest.empty() || (rest.size() == 1 && (upper(rest[0]) == 'B' || upper(rest[0]) == 'I')) ||
         (rest.size() == 2 && upper(rest[0]) == 'I' && upper(rest[1]) == 'B')) {
         return scale;
     }

@@ -12,7 +12,7 @@ inline constexpr std::uint64_t GiB = std::uint64_t{1} << 30;
 inline constexpr std::uint64_t TiB = std::uint64_t{1} << 40;
 
 // Decimal digits, then optionally a unit (spaces may come before it): K, M, G or T (powers of
-// 1024, any case), which may be followed by "B" or "iB"; "B" alone means bytes. A
+// 1024, any case), which may be followed by "B", "i" or "iB"; "B" alone means bytes. A
 // number without a unit counts `unit_without_suffix` bytes (1 for bzinstall's --size,
 // MiB for bzcheck's --memory, as QEMU's -m). Throws std::invalid_argument, naming
 // `text`, for anything else or a size above 2^64 - 1 bytes; 0 is a valid size.

@@ -15,6 +15,7 @@ TEST_CASE("sizes take K, M, G or T (powers of 1024, any case, optional B or iB)"
     CHECK(parse_size("64MB") == 64ull << 20);
     CHECK(parse_size("64 MiB") == 64ull << 20);
     CHECK(parse_size("65536K") == 64ull << 20);
+    CHECK(parse_size("64Mi") == 64ull << 20);
     CHECK(parse_size("6G") == 6ull << 30);
     CHECK(parse_size("2T") == 2ull << 40);
     CHECK(parse_size("512B") == 512);
