@@ -30,6 +30,7 @@ import gdb
 
 _constants = {}
 _extra_symbols = []  # (address, name) of scripts/protocol-symbols: places with no ELF symbol
+_REGIONS = {"X", "X.setup_entry", "X.header_end", "cmdline", "zero_page", "kernel", "kernel.entry64"}
 
 
 def _load(gen_dir):
@@ -103,7 +104,10 @@ def where(addr):
     if not sym.startswith("No symbol"):
         text = "<" + sym.split(" in section")[0].replace(" + ", "+") + ">"
     else:
-        below = [(a, n) for a, n in _extra_symbols if a <= addr < a + 0x10000]
+        # A header field names its own address only; a region (X, X.setup_entry,
+        # kernel, kernel.entry64, ...) also the places inside it.
+        below = [(a, n) for a, n in _extra_symbols
+                 if a == addr or (n in _REGIONS and a <= addr < a + 0x10000)]
         if below:
             a, n = max(below)
             text = f"<{n}+{addr - a}>" if addr != a else f"<{n}>"
