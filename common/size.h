@@ -17,5 +17,8 @@ inline constexpr std::uint64_t TiB = std::uint64_t{1} << 40;
 // MiB for bzcheck's --memory, as QEMU's -m). Throws std::invalid_argument, naming
 // `text`, for anything else or a size above 2^64 - 1 bytes; 0 is a valid size.
 std::uint64_t parse_size(std::string_view text, std::uint64_t unit_without_suffix = 1);
+// The same, naming the quantity in the message: with `what` "memory size", "bad memory
+// size '12X': unknown unit (K, M, G or T)" (bzcheck's --memory).
+std::uint64_t parse_size(std::string_view text, std::uint64_t unit_without_suffix, std::string_view what);
 
 }  // namespace bzboot

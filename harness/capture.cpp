@@ -4,7 +4,6 @@
 #include "capture.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <csignal>
 #include <filesystem>
@@ -18,6 +17,7 @@
 
 #include "bootproto.h"
 #include "common/bytes.h"
+#include "common/size.h"
 #include "capture_bochs.h"
 #include "capture_qemu.h"
 #include "capture_session.h"
@@ -28,9 +28,6 @@ namespace bp = bootproto;
 
 namespace {
 
-constexpr std::uint64_t KiB = 1024;
-constexpr std::uint64_t MiB = 1024 * KiB;
-constexpr std::uint64_t GiB = 1024 * MiB;
 // Where real-mode setup usually sits (boot.rst's examples and QEMU's -kernel
 // choice for protocol >= 2.02 is 0x10000; old-style loaders use 0x90000).
 constexpr std::uint64_t USUAL_SETUP_BASES[] = {bp::SETUP_BASE, 0x90000};
@@ -86,7 +83,7 @@ std::string absolute_path(const std::string& path) {
 }
 
 std::unique_ptr<EmulatorSession> start_session(const CaptureOptions& o, std::uint64_t memory_bytes,
-                                               const TempDir& work, const Deadline& deadline) {
+                                               const bzboot::TempDir& work, const Deadline& deadline) {
     if (o.emulator == "bochs") {
         BochsConfig config{absolute_path(o.image), memory_bytes, o.cpu};
         return std::make_unique<BochsSession>(config, work, deadline);
@@ -121,24 +118,10 @@ HandoffKind run_to_handoff(EmulatorSession& session, const HandoffCandidates& ca
 }  // namespace
 
 std::uint64_t parse_memory_size(const std::string& text) {
-    std::size_t digits = 0;
-    while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-    const std::string suffix = text.substr(digits);
-    if (digits == 0 || digits > 12 || suffix.size() > 1)
-        throw std::invalid_argument(fmt::format("bad memory size '{}' (a number with K, M or G)", text));
-    const std::uint64_t number = std::stoull(text.substr(0, digits));
-    std::uint64_t unit = MiB;  // QEMU's -m takes MiB without a suffix
-    if (!suffix.empty()) {
-        switch (std::toupper(static_cast<unsigned char>(suffix[0]))) {
-        case 'K': unit = KiB; break;
-        case 'M': unit = MiB; break;
-        case 'G': unit = GiB; break;
-        default: throw std::invalid_argument(fmt::format("bad memory size suffix in '{}' (K, M or G)", text));
-        }
-    }
-    if (number > UINT64_MAX / unit) throw std::invalid_argument(fmt::format("memory size '{}' is too large", text));
-    const std::uint64_t bytes = number * unit;
-    if (bytes == 0 || bytes % MiB != 0)
+    // bzinstall's size syntax; a bare number is MiB, as QEMU's -m takes it.
+    const std::uint64_t bytes = bzboot::parse_size(text, bzboot::MiB, "memory size");
+    // Both emulators take whole MiB (QEMU's -m NM, Bochs's megs:).
+    if (bytes == 0 || bytes % bzboot::MiB != 0)
         throw std::invalid_argument(fmt::format("memory size '{}' is not a positive number of MiB", text));
     return bytes;
 }
@@ -229,7 +212,7 @@ int run_capture(const CaptureOptions& o) {
         validate(o);
         memory_bytes = parse_memory_size(o.memory);
         if (o.emulator == "bochs" && memory_bytes > BOCHS_MAX_MEMORY)
-            throw std::invalid_argument(fmt::format("bochs captures at most {} MiB of RAM", BOCHS_MAX_MEMORY / MiB));
+            throw std::invalid_argument(fmt::format("bochs captures at most {} MiB of RAM", BOCHS_MAX_MEMORY / bzboot::MiB));
         const std::string kernel = o.qemu_kernel.empty() ? o.kernel : o.qemu_kernel;
         candidates = handoff_candidates(kernel.empty() ? std::vector<std::uint8_t>{}
                                                        : read_file_prefix(kernel, KERNEL_HEADER_BYTES));
@@ -242,7 +225,7 @@ int run_capture(const CaptureOptions& o) {
     std::signal(SIGPIPE, SIG_IGN);
     try {
         const Deadline deadline(std::chrono::seconds(o.timeout_seconds));
-        const TempDir work;
+        const bzboot::TempDir work("bzcheck-capture");  // the emulators' files: $TMPDIR/bzcheck-capture.XXXXXX
         std::unique_ptr<EmulatorSession> session = start_session(o, memory_bytes, work, deadline);
         const HandoffKind kind = run_to_handoff(*session, candidates, o.verbose);
         Snapshot snap = session->dump();
@@ -253,7 +236,7 @@ int run_capture(const CaptureOptions& o) {
         session.reset();  // the emulator is no longer needed: free its memory
         write_snapshot(o.out, snap);
         fmt::print("bzcheck capture: {} hand-off at {:#x} under {}; {} MiB of RAM written to {}\n",
-                   handoff_name(kind), snap.cpu.cs.base + snap.cpu.rip, o.emulator, snap.ram_bytes() / MiB, o.out);
+                   handoff_name(kind), snap.cpu.cs.base + snap.cpu.rip, o.emulator, snap.ram_bytes() / bzboot::MiB, o.out);
         return EXIT_OK;
     } catch (const CaptureError& e) {
         fmt::print(stderr, "bzcheck capture: {}\n", e.what());

@@ -27,7 +27,7 @@ namespace bzcheck {
 struct CaptureOptions {
     std::string image;               // disk image to boot (not with --qemu-kernel)
     std::string emulator = "qemu";   // "qemu" or "bochs"
-    std::string memory = "512M";     // guest RAM, K/M/G suffix; no suffix = MiB
+    std::string memory = "512M";     // guest RAM: a size (common/size.h); no unit = MiB
     std::string cpu;                 // emulator CPU model; empty = its default
     std::string machine = "pc";      // QEMU machine: "pc" or "q35"
     std::string kernel;              // the bzImage on the disk, to predict entries
@@ -49,7 +49,8 @@ int run_capture(const CaptureOptions& options);
 
 // --- pieces exposed for tests ---------------------------------------------
 
-// "512M", "2G", "65536K", "512" (MiB) -> bytes; throws std::invalid_argument.
+// "512M", "2G", "65536K", "512" (MiB) -> bytes, by bzboot::parse_size; throws
+// std::invalid_argument for what it rejects and for 0 or a size that is not whole MiB.
 std::uint64_t parse_memory_size(const std::string& text);
 
 // Linear addresses worth a breakpoint. Without a kernel file: the usual

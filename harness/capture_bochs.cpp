@@ -12,11 +12,12 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "common/size.h"
+
 namespace bzcheck {
 
 namespace {
 
-constexpr std::uint64_t MiB = 1024 * 1024;
 constexpr const char* BOCHS_BINARY = "bochs";
 constexpr const char* BIOS_IMAGE = "/usr/share/bochs/BIOS-bochs-latest";
 constexpr const char* VGA_BIOS_IMAGE = "/usr/share/vgabios/vgabios.bin";
@@ -88,7 +89,7 @@ std::vector<std::string> bochs_command_line(const BochsConfig& c, const std::str
         "-q",
         "-f",
         empty_rc,  // the whole configuration follows as arguments
-        fmt::format("megs: {}", c.memory_bytes / MiB),
+        fmt::format("megs: {}", c.memory_bytes / bzboot::MiB),
         fmt::format("romimage: file={}", BIOS_IMAGE),
         fmt::format("vgaromimage: file={}", VGA_BIOS_IMAGE),
         // volatile: guest writes go to a redo log beside disk_link, not the image.
@@ -183,17 +184,17 @@ CpuState parse_bochs_registers(const std::string& text) {
     return cpu;
 }
 
-BochsSession::BochsSession(const BochsConfig& config, const TempDir& work, const Deadline& deadline)
+BochsSession::BochsSession(const BochsConfig& config, const bzboot::TempDir& work, const Deadline& deadline)
     : work_(work), deadline_(deadline), memory_bytes_(config.memory_bytes) {
-    const std::string disk_link = work.file("disk.img");
+    const std::string disk_link = work.file("disk.img").string();
     std::error_code error;
     std::filesystem::create_symlink(std::filesystem::absolute(config.image), disk_link, error);
-    if (error) throw CaptureError(fmt::format("cannot link the image into {}: {}", work.path(), error.message()));
+    if (error) throw CaptureError(fmt::format("cannot link the image into {}: {}", work.path().string(), error.message()));
     // Our own empty file, not /dev/null: Bochs would parse whatever a broken
     // machine's /dev/null holds.
-    const std::string empty_rc = work.file("bochsrc");
+    const std::string empty_rc = work.file("bochsrc").string();
     if (!std::ofstream(empty_rc)) throw CaptureError(fmt::format("cannot create {}", empty_rc));
-    argv_ = bochs_command_line(config, disk_link, work.file("serial.log"), work.file("bochs.log"), empty_rc);
+    argv_ = bochs_command_line(config, disk_link, work.file("serial.log").string(), work.file("bochs.log").string(), empty_rc);
 
     int stdin_pipe[2], stdout_pipe[2];
     if (::pipe2(stdin_pipe, O_CLOEXEC) != 0) throw CaptureError(fmt::format("pipe: {}", std::strerror(errno)));
@@ -230,7 +231,7 @@ std::string BochsSession::wait_for_prompt(const std::string& what) {
     } catch (const CaptureError& e) {
         if (deadline_.expired()) throw CaptureError(fmt::format("timed out waiting for {}", what));
         bochs_->wait_exited(BOCHS_EXIT_GRACE);
-        const std::string problems = log_problems(work_.file("bochs.log"));
+        const std::string problems = log_problems(work_.file("bochs.log").string());
         throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words: {}{}", bochs_->exit_description(),
                                        what, last_words(pending_, LAST_WORDS_LINES),
                                        problems.empty() ? "" : "; its log: " + problems));
@@ -272,7 +273,7 @@ std::optional<std::uint32_t> BochsSession::read_phys_u32(std::uint64_t addr) {
 RamRange BochsSession::dump_range(std::uint64_t start, std::uint64_t end) {
     // writemem takes linear addresses: equal to physical ones in real mode,
     // in protected mode without paging and in a hand-off's identity map.
-    const std::string file = work_.file(fmt::format("ram-{:x}.bin", start));
+    const std::string file = work_.file(fmt::format("ram-{:x}.bin", start)).string();
     const std::string out = command(fmt::format("writemem \"{}\" {:#x} {:#x}", file, start, end - start));
     if (out.find("error") != std::string::npos)
         throw CaptureError(fmt::format("Bochs cannot read RAM {:#x}-{:#x} (linear: is it identity-mapped?): {}", start,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capture_session.h"
+#include "common/size.h"
 
 namespace bzcheck {
 
@@ -21,7 +22,7 @@ struct BochsConfig {
 };
 
 // Largest guest RAM captured from Bochs: all of it below the PCI hole.
-inline constexpr std::uint64_t BOCHS_MAX_MEMORY = 3ull << 30;
+inline constexpr std::uint64_t BOCHS_MAX_MEMORY = 3 * bzboot::GiB;
 
 // The bochs command line; disk_link is a symlink to the image inside the
 // capture's temporary directory (Bochs puts its lock and redo files beside it),
@@ -36,7 +37,7 @@ CpuState parse_bochs_registers(const std::string& text);
 
 class BochsSession : public EmulatorSession {
 public:
-    BochsSession(const BochsConfig& config, const TempDir& work, const Deadline& deadline);
+    BochsSession(const BochsConfig& config, const bzboot::TempDir& work, const Deadline& deadline);
     ~BochsSession() override;
     void add_breakpoint(std::uint64_t linear) override;
     void resume() override;
@@ -51,7 +52,7 @@ private:
     std::string wait_for_prompt(const std::string& what);
     RamRange dump_range(std::uint64_t start, std::uint64_t end);
 
-    const TempDir& work_;
+    const bzboot::TempDir& work_;
     const Deadline& deadline_;
     std::uint64_t memory_bytes_;
     std::vector<std::string> argv_;

@@ -14,11 +14,12 @@
 #include <thread>
 #include <unistd.h>
 
+#include "common/size.h"
+
 namespace bzcheck {
 
 namespace {
 
-constexpr std::uint64_t MiB = 1024 * 1024;
 constexpr const char* QEMU_BINARY = "qemu-system-x86_64";
 constexpr const char* LOOPBACK = "127.0.0.1";
 constexpr auto CONNECT_RETRY_INTERVAL = std::chrono::milliseconds(50);
@@ -77,7 +78,7 @@ std::uint64_t hex_value(const std::string& text) { return std::stoull(text, null
 
 std::vector<std::string> qemu_command_line(const QemuConfig& c, unsigned gdb_port, const std::string& serial_log) {
     std::vector<std::string> argv = {QEMU_BINARY,  "-accel",   "tcg",       "-machine", c.machine,
-                                     "-m",         fmt::format("{}M", c.memory_bytes / MiB),
+                                     "-m",         fmt::format("{}M", c.memory_bytes / bzboot::MiB),
                                      "-display",   "none",     "-monitor",  "none",     "-nic",
                                      "none",       "-no-reboot", "-serial", "file:" + serial_log,
                                      "-S",         "-gdb",     fmt::format("tcp:{}:{}", LOOPBACK, gdb_port)};
@@ -248,11 +249,11 @@ std::string GdbRemote::monitor(const std::string& command) {
 
 // --- the session ---------------------------------------------------------------
 
-QemuSession::QemuSession(const QemuConfig& config, const TempDir& work, const Deadline& deadline)
+QemuSession::QemuSession(const QemuConfig& config, const bzboot::TempDir& work, const Deadline& deadline)
     : work_(work), deadline_(deadline) {
     const unsigned port = pick_free_port();
-    argv_ = qemu_command_line(config, port, work.file("serial.log"));
-    const std::string log_path = work.file("qemu.log");
+    argv_ = qemu_command_line(config, port, work.file("serial.log").string());
+    const std::string log_path = work.file("qemu.log").string();
     const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0) throw CaptureError(fmt::format("cannot create {}: {}", log_path, std::strerror(errno)));
     try {
@@ -314,7 +315,7 @@ std::optional<std::uint32_t> QemuSession::read_phys_u32(std::uint64_t addr) {
 
 Snapshot QemuSession::dump() {
     const CpuState cpu = registers();
-    const std::string core = work_.file("core.elf");
+    const std::string core = work_.file("core.elf").string();
     const std::string out = gdb_->monitor("dump-guest-memory " + core);
     if (out.find("rror") != std::string::npos) throw CaptureError(fmt::format("QEMU dump-guest-memory: {}", out));
     Snapshot snap = read_snapshot(core);

@@ -54,7 +54,7 @@ private:
 
 class QemuSession : public EmulatorSession {
 public:
-    QemuSession(const QemuConfig& config, const TempDir& work, const Deadline& deadline);
+    QemuSession(const QemuConfig& config, const bzboot::TempDir& work, const Deadline& deadline);
     void add_breakpoint(std::uint64_t linear) override;
     void resume() override;
     CpuState registers() override;
@@ -64,7 +64,7 @@ public:
 
 private:
     void wait_for_stop(const std::string& command);
-    const TempDir& work_;
+    const bzboot::TempDir& work_;
     const Deadline& deadline_;
     std::vector<std::string> argv_;
     std::unique_ptr<ChildProcess> qemu_;

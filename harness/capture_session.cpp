@@ -1,12 +1,10 @@
-// capture_session.cpp - process, time and temporary-file plumbing for capture.
+// capture_session.cpp - process and time plumbing for capture.
 #include "capture_session.h"
 
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <fmt/core.h>
 #include <poll.h>
 #include <spawn.h>
@@ -94,19 +92,6 @@ std::string ChildProcess::exit_description() const {
     if (WIFEXITED(wait_status_)) return fmt::format("exited with status {}", WEXITSTATUS(wait_status_));
     if (WIFSIGNALED(wait_status_)) return fmt::format("was killed by signal {}", WTERMSIG(wait_status_));
     return "ended";
-}
-
-TempDir::TempDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/bzcheck-capture.XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-        throw std::runtime_error(fmt::format("cannot create a temporary directory: {}", std::strerror(errno)));
-    path_ = pattern;
-}
-
-TempDir::~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
 }
 
 void read_some(int fd, std::string& out, const Deadline& deadline, const std::string& what) {

@@ -1,5 +1,6 @@
 // capture_session.h - what `bzcheck capture` needs from an emulator, and the
-// process plumbing the QEMU and Bochs back ends share.
+// process plumbing the QEMU and Bochs back ends share. Their files go in one
+// bzboot::TempDir (common/tempdir.h) per capture.
 //
 // capture.cpp drives an EmulatorSession the same way for every emulator: set
 // breakpoints at the candidate hand-off addresses, resume until one is hit,
@@ -14,6 +15,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "common/tempdir.h"
 #include "snapshot.h"
 
 namespace bzcheck {
@@ -61,20 +63,6 @@ private:
     pid_t pid_ = -1;
     bool reaped_ = false;
     int wait_status_ = 0;
-};
-
-// A temporary directory removed with its contents on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
 };
 
 // A guest under an emulator's debugger. Methods throw CaptureError.

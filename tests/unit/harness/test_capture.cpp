@@ -181,10 +181,19 @@ TEST_CASE("memory sizes take K, M and G suffixes", "[capture]") {
     CHECK(parse_memory_size("2g") == 2ull << 30);
     CHECK(parse_memory_size("65536K") == 64ull << 20);
     CHECK(parse_memory_size("512") == 512ull << 20);  // MiB, like QEMU's -m
-    for (const char* bad : {"", "M", "12X", "12MB", "1000K", "0M", "-1G", "999999999999G", "1.5G"}) {
+    // bzinstall's --size syntax (common/size.h), so also these:
+    CHECK(parse_memory_size("12MB") == 12ull << 20);
+    CHECK(parse_memory_size("2GiB") == 2ull << 30);
+    CHECK(parse_memory_size("64 Mi") == 64ull << 20);
+    for (const char* bad : {"", "M", "12X", "1000K", "0M", "-1G", "999999999999G", "1.5G", "512B"}) {
         INFO(bad);
         CHECK_THROWS_AS(parse_memory_size(bad), std::invalid_argument);
     }
+    // The message names the quantity and the reason.
+    CHECK_THROWS_WITH(parse_memory_size("12X"), "bad memory size '12X': unknown unit (K, M, G or T)");
+    CHECK_THROWS_WITH(parse_memory_size("999999999999G"), "bad memory size '999999999999G': too large");
+    CHECK_THROWS_WITH(parse_memory_size("1000K"), "memory size '1000K' is not a positive number of MiB");
+    CHECK_THROWS_WITH(parse_memory_size("0"), "memory size '0' is not a positive number of MiB");
 }
 
 TEST_CASE("hand-off candidates: usual places, and the kernel's own", "[capture]") {
