@@ -1,10 +1,11 @@
 // snapshot.cpp - reader and writer of the ELF64 core snapshot (see snapshot.h).
 //
 // Every read from the file goes through SnapshotBytes::at(), which checks the
-// range against the file size first: the reader is fuzzed.
+// range against the file size first, and every read inside what it returned
+// through a bzboot::ByteView (common/bytes.h): the reader is fuzzed.
 #include "snapshot.h"
 
-#include "bytes.h"
+#include "common/bytes.h"
 
 #include <elf.h>
 #include <fmt/format.h>
@@ -20,6 +21,9 @@
 namespace bzcheck {
 namespace {
 
+using bzboot::ByteView;
+using bzboot::Field;
+
 // --- the notes QEMU writes (target/i386/arch_dump.c) ---------------------------
 constexpr char CORE_NOTE_NAME[] = "CORE";
 constexpr char QEMU_NOTE_NAME[] = "QEMU";
@@ -28,26 +32,37 @@ constexpr std::uint32_t QEMU_NOTE_TYPE = 0;
 constexpr std::uint32_t BZCHECK_NOTE_TYPE = 1;
 constexpr std::uint32_t BZCHECK_NOTE_FORMAT = 1;
 constexpr std::uint64_t NOTE_ALIGN = 4;
+// Elf64_Nhdr: n_namesz, n_descsz, n_type.
+constexpr std::uint64_t NOTE_HEADER_SIZE = sizeof(Elf64_Nhdr);
+constexpr Field NOTE_NAMESZ{0, 4}, NOTE_DESCSZ{4, 4}, NOTE_TYPE{8, 4};
 
 // QEMUCPUState, version 1: u32 version, u32 size, 18 u64 registers, 10 segments
 // of 24 bytes, cr0..cr4, then (size permitting) kernel_gs_base.
 constexpr std::uint32_t QEMU_CPU_STATE_VERSION = 1;
+constexpr Field QEMU_CPU_VERSION{0, 4}, QEMU_CPU_SIZE{4, 4};
+constexpr unsigned QEMU_CPU_REG_WIDTH = 8;  // the registers and cr0..cr4
 constexpr std::uint64_t QEMU_CPU_REGS = 8;
 constexpr std::uint64_t QEMU_CPU_SEGMENTS = QEMU_CPU_REGS + 18 * 8;
 constexpr std::uint64_t QEMU_SEGMENT_SIZE = 24;
+// QEMUCPUSegment: u32 selector, limit, flags, pad; u64 base.
+constexpr Field QEMU_SEGMENT_SELECTOR{0, 4}, QEMU_SEGMENT_LIMIT{4, 4}, QEMU_SEGMENT_FLAGS{8, 4},
+    QEMU_SEGMENT_BASE{16, 8};
 constexpr std::uint64_t QEMU_SEGMENT_COUNT = 10;
 constexpr std::uint64_t QEMU_CPU_CRS = QEMU_CPU_SEGMENTS + QEMU_SEGMENT_COUNT * QEMU_SEGMENT_SIZE;
 constexpr std::uint64_t QEMU_CPU_CR_COUNT = 5;
 constexpr std::uint64_t QEMU_CPU_KERNEL_GS_BASE = QEMU_CPU_CRS + QEMU_CPU_CR_COUNT * 8;
-constexpr std::uint64_t QEMU_CPU_STATE_SIZE = QEMU_CPU_KERNEL_GS_BASE + 8;  // 440
+constexpr std::uint64_t QEMU_CPU_STATE_SIZE = QEMU_CPU_KERNEL_GS_BASE + QEMU_CPU_REG_WIDTH;  // 440
 
 // NT_PRSTATUS descriptors: x86_64_elf_prstatus (long mode) and x86_elf_prstatus.
+// pr_pid is an int in both; the registers are 8 bytes wide in one, 4 in the other.
 constexpr std::uint64_t PRSTATUS64_SIZE = 336;
-constexpr std::uint64_t PRSTATUS64_PID = 32;
+constexpr Field PRSTATUS64_PID{32, 4};
 constexpr std::uint64_t PRSTATUS64_REGS = 112;
+constexpr unsigned PRSTATUS64_REG_WIDTH = 8;
 constexpr std::uint64_t PRSTATUS32_SIZE = 144;
-constexpr std::uint64_t PRSTATUS32_PID = 24;
+constexpr Field PRSTATUS32_PID{24, 4};
 constexpr std::uint64_t PRSTATUS32_REGS = 72;
+constexpr unsigned PRSTATUS32_REG_WIDTH = 4;
 
 std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
     return (value + alignment - 1) / alignment * alignment;
@@ -96,7 +111,9 @@ public:
 
 private:
     void copy(std::uint64_t offset, std::uint64_t len, std::uint8_t* out) const override {
-        std::memcpy(out, bytes_.data() + offset, len);
+        const auto part = ByteView(bytes_).sub(offset, len);  // at() has checked the range
+        if (!part) throw SnapshotError(fmt::format("read past the end at offset {:#x}", offset));
+        std::copy(part->data, part->data + part->size, out);
     }
     const std::vector<std::uint8_t>& bytes_;
 };
@@ -124,38 +141,53 @@ private:
     std::uint64_t size_ = 0;
 };
 
-Segment parse_qemu_segment(const std::uint8_t* p) {
+// The value of `f` in the structure at `base` of `bytes`, which the caller has checked
+// is long enough: should it not be after all, a SnapshotError naming `what`, never a
+// read past the end.
+std::uint64_t read_field(ByteView bytes, Field f, std::uint64_t base, const char* what) {
+    const auto value = bytes.field(f, base);
+    if (!value)
+        throw SnapshotError(fmt::format("truncated: {} (bytes {:#x}+{:#x}) lies past its end ({:#x} bytes)", what,
+                                        base + f.offset, f.width, bytes.size));
+    return *value;
+}
+
+Segment parse_qemu_segment(ByteView desc, std::uint64_t at) {
+    constexpr const char* what = "QEMU CPU-state segment";
     Segment seg;
-    seg.selector = load_le<std::uint32_t>(p);
-    seg.limit = load_le<std::uint32_t>(p + 4);
-    seg.flags = load_le<std::uint32_t>(p + 8) & SEGMENT_FLAGS_MASK;
-    seg.base = load_le<std::uint64_t>(p + 16);
+    seg.selector = static_cast<std::uint32_t>(read_field(desc, QEMU_SEGMENT_SELECTOR, at, what));
+    seg.limit = static_cast<std::uint32_t>(read_field(desc, QEMU_SEGMENT_LIMIT, at, what));
+    seg.flags = static_cast<std::uint32_t>(read_field(desc, QEMU_SEGMENT_FLAGS, at, what)) & SEGMENT_FLAGS_MASK;
+    seg.base = read_field(desc, QEMU_SEGMENT_BASE, at, what);
     return seg;
 }
 
-CpuState parse_qemu_cpu_state(const std::vector<std::uint8_t>& desc) {
-    if (desc.size() < QEMU_CPU_KERNEL_GS_BASE)
-        throw SnapshotError(fmt::format("QEMU CPU-state note too short ({} bytes)", desc.size()));
-    const std::uint32_t version = load_le<std::uint32_t>(desc.data());
-    const std::uint32_t size = load_le<std::uint32_t>(desc.data() + 4);
+CpuState parse_qemu_cpu_state(ByteView desc) {
+    // Everything up to kernel_gs_base must be there; read_field() would only catch
+    // it register by register.
+    if (desc.size < QEMU_CPU_KERNEL_GS_BASE)
+        throw SnapshotError(fmt::format("QEMU CPU-state note too short ({} bytes)", desc.size));
+    constexpr const char* what = "QEMU CPU-state register";
+    const auto reg_at = [&](std::uint64_t offset) { return read_field(desc, Field{offset, QEMU_CPU_REG_WIDTH}, 0, what); };
+    const std::uint64_t version = read_field(desc, QEMU_CPU_VERSION, 0, what);
+    const std::uint64_t size = read_field(desc, QEMU_CPU_SIZE, 0, what);
     if (version != QEMU_CPU_STATE_VERSION)
         throw SnapshotError(fmt::format("QEMU CPU-state note has version {}, expected {}", version,
                                         QEMU_CPU_STATE_VERSION));
     CpuState cpu;
     std::uint64_t offset = QEMU_CPU_REGS;
     for (std::uint64_t* reg : registers_of(cpu)) {
-        *reg = load_le<std::uint64_t>(desc.data() + offset);
-        offset += 8;
+        *reg = reg_at(offset);
+        offset += QEMU_CPU_REG_WIDTH;
     }
     offset = QEMU_CPU_SEGMENTS;
     for (Segment* seg : segments_of(cpu)) {
-        *seg = parse_qemu_segment(desc.data() + offset);
+        *seg = parse_qemu_segment(desc, offset);
         offset += QEMU_SEGMENT_SIZE;
     }
     std::uint64_t* crs[] = {&cpu.cr0, &cpu.cr1, &cpu.cr2, &cpu.cr3, &cpu.cr4};
-    for (std::uint64_t i = 0; i < QEMU_CPU_CR_COUNT; ++i) *crs[i] = load_le<std::uint64_t>(desc.data() + QEMU_CPU_CRS + i * 8);
-    if (size >= QEMU_CPU_STATE_SIZE && desc.size() >= QEMU_CPU_STATE_SIZE)
-        cpu.kernel_gs_base = load_le<std::uint64_t>(desc.data() + QEMU_CPU_KERNEL_GS_BASE);
+    for (std::uint64_t i = 0; i < QEMU_CPU_CR_COUNT; ++i) *crs[i] = reg_at(QEMU_CPU_CRS + i * QEMU_CPU_REG_WIDTH);
+    if (size >= QEMU_CPU_STATE_SIZE && desc.size >= QEMU_CPU_STATE_SIZE) cpu.kernel_gs_base = reg_at(QEMU_CPU_KERNEL_GS_BASE);
     return cpu;
 }
 
@@ -174,8 +206,8 @@ std::uint64_t parse_hex(const nlohmann::json& value, const char* field) {
     return number;
 }
 
-void parse_bzcheck_note(const std::vector<std::uint8_t>& desc, Snapshot& snap) {
-    const auto note = nlohmann::json::parse(desc.begin(), desc.end(), nullptr, /*allow_exceptions=*/false);
+void parse_bzcheck_note(ByteView desc, Snapshot& snap) {
+    const auto note = nlohmann::json::parse(desc.data, desc.data + desc.size, nullptr, /*allow_exceptions=*/false);
     if (!note.is_object()) throw SnapshotError("BZCHECK note is not a JSON object");
     // Compared as JSON values: value("format", 0) would throw for a string and convert
     // a huge float to int, which is undefined.
@@ -211,32 +243,34 @@ void parse_bzcheck_note(const std::vector<std::uint8_t>& desc, Snapshot& snap) {
 }
 
 // Walks the notes of one PT_NOTE segment; the first QEMU note is the boot CPU.
-void parse_notes(const std::vector<std::uint8_t>& notes, Snapshot& snap, bool& have_cpu) {
-    const std::uint64_t header_size = sizeof(Elf64_Nhdr);
+void parse_notes(ByteView notes, Snapshot& snap, bool& have_cpu) {
+    constexpr const char* what = "ELF note header";
     std::uint64_t offset = 0;
-    while (notes.size() - offset >= header_size) {
-        const std::uint64_t name_size = load_le<std::uint32_t>(notes.data() + offset);
-        const std::uint64_t desc_size = load_le<std::uint32_t>(notes.data() + offset + 4);
-        const std::uint32_t type = load_le<std::uint32_t>(notes.data() + offset + 8);
-        const std::uint64_t name_at = offset + header_size;
+    while (notes.contains(offset, NOTE_HEADER_SIZE)) {
+        const std::uint64_t name_size = read_field(notes, NOTE_NAMESZ, offset, what);
+        const std::uint64_t desc_size = read_field(notes, NOTE_DESCSZ, offset, what);
+        const std::uint64_t type = read_field(notes, NOTE_TYPE, offset, what);
+        // offset lies in a buffer in memory and the sizes are 32-bit: no sum below wraps.
+        const std::uint64_t name_at = offset + NOTE_HEADER_SIZE;
         const std::uint64_t desc_at = name_at + align_up(name_size, NOTE_ALIGN);
         const std::uint64_t next = desc_at + align_up(desc_size, NOTE_ALIGN);
-        if (desc_at + desc_size > notes.size())
+        const auto desc = notes.sub(desc_at, desc_size);
+        const auto name_bytes = notes.sub(name_at, name_size);  // inside if desc is
+        if (!desc || !name_bytes)
             throw SnapshotError(fmt::format("truncated: ELF note at {:#x} of the note segment runs past its end", offset));
         // Names are NUL-terminated; compare without the terminator.
-        std::string name(reinterpret_cast<const char*>(notes.data() + name_at), name_size);
+        std::string name(name_bytes->data, name_bytes->data + name_bytes->size);
         name = name.substr(0, name.find('\0'));
-        const std::vector<std::uint8_t> desc(notes.begin() + desc_at, notes.begin() + desc_at + desc_size);
 
         if (name == QEMU_NOTE_NAME && type == QEMU_NOTE_TYPE && !have_cpu) {
             const std::uint64_t efer = snap.cpu.efer;  // the BZCHECK note may come first
-            snap.cpu = parse_qemu_cpu_state(desc);
+            snap.cpu = parse_qemu_cpu_state(*desc);
             snap.cpu.efer = efer;
             have_cpu = true;
         } else if (name == BZCHECK_NOTE_NAME && type == BZCHECK_NOTE_TYPE) {
-            parse_bzcheck_note(desc, snap);
+            parse_bzcheck_note(*desc, snap);
         }
-        if (next >= notes.size()) break;
+        if (next >= notes.size) break;
         offset = next;
     }
 }
@@ -300,9 +334,9 @@ Snapshot parse(const SnapshotBytes& file) {
 void append_note(std::vector<std::uint8_t>& out, const char* name, std::uint32_t type,
                  const std::vector<std::uint8_t>& desc) {
     const std::uint32_t name_size = static_cast<std::uint32_t>(std::strlen(name) + 1);
-    append_le<std::uint32_t>(out, name_size);
-    append_le<std::uint32_t>(out, static_cast<std::uint32_t>(desc.size()));
-    append_le<std::uint32_t>(out, type);
+    bzboot::append_le(out, NOTE_NAMESZ.width, name_size);
+    bzboot::append_le(out, NOTE_DESCSZ.width, desc.size());
+    bzboot::append_le(out, NOTE_TYPE.width, type);
     out.insert(out.end(), name, name + name_size);
     out.resize(align_up(out.size(), NOTE_ALIGN), 0);
     out.insert(out.end(), desc.begin(), desc.end());
@@ -314,47 +348,51 @@ std::vector<std::uint8_t> prstatus_desc(const CpuState& cpu, bool long_mode) {
     constexpr std::uint32_t boot_cpu_pid = 1;  // QEMU numbers CPUs from 1
     if (long_mode) {
         std::vector<std::uint8_t> desc(PRSTATUS64_SIZE, 0);
-        store_le<std::uint32_t>(desc.data() + PRSTATUS64_PID, boot_cpu_pid);
+        bzboot::put(desc, PRSTATUS64_PID, boot_cpu_pid);
         const std::uint64_t regs[] = {cpu.r15, cpu.r14, cpu.r13, cpu.r12, cpu.rbp, cpu.rbx, cpu.r11,
                                       cpu.r10, cpu.r9,  cpu.r8,  cpu.rax, cpu.rcx, cpu.rdx, cpu.rsi,
                                       cpu.rdi, cpu.rax, cpu.rip, cpu.cs.selector, cpu.rflags, cpu.rsp,
                                       cpu.ss.selector, cpu.fs.base, cpu.gs.base, cpu.ds.selector,
                                       cpu.es.selector, cpu.fs.selector, cpu.gs.selector};
-        for (std::size_t i = 0; i < std::size(regs); ++i) store_le<std::uint64_t>(desc.data() + PRSTATUS64_REGS + i * 8, regs[i]);
+        for (std::size_t i = 0; i < std::size(regs); ++i)
+            bzboot::write_le(desc, PRSTATUS64_REGS + i * PRSTATUS64_REG_WIDTH, PRSTATUS64_REG_WIDTH, regs[i]);
         return desc;
     }
     std::vector<std::uint8_t> desc(PRSTATUS32_SIZE, 0);
-    store_le<std::uint32_t>(desc.data() + PRSTATUS32_PID, boot_cpu_pid);
+    bzboot::put(desc, PRSTATUS32_PID, boot_cpu_pid);
     const std::uint64_t regs[] = {cpu.rbx, cpu.rcx, cpu.rdx, cpu.rsi, cpu.rdi, cpu.rbp,
                                   cpu.rax, cpu.ds.selector, cpu.es.selector, cpu.fs.selector,
                                   cpu.gs.selector, cpu.rax, cpu.rip, cpu.cs.selector, cpu.rflags,
                                   cpu.rsp, cpu.ss.selector};
     for (std::size_t i = 0; i < std::size(regs); ++i)
-        store_le<std::uint32_t>(desc.data() + PRSTATUS32_REGS + i * 4, static_cast<std::uint32_t>(regs[i]));
+        bzboot::write_le(desc, PRSTATUS32_REGS + i * PRSTATUS32_REG_WIDTH, PRSTATUS32_REG_WIDTH, regs[i]);  // the low half
     return desc;
 }
 
 std::vector<std::uint8_t> qemu_cpu_state_desc(const CpuState& cpu_in) {
     CpuState cpu = cpu_in;
     std::vector<std::uint8_t> desc(QEMU_CPU_STATE_SIZE, 0);
-    store_le<std::uint32_t>(desc.data(), QEMU_CPU_STATE_VERSION);
-    store_le<std::uint32_t>(desc.data() + 4, static_cast<std::uint32_t>(QEMU_CPU_STATE_SIZE));
+    bzboot::put(desc, QEMU_CPU_VERSION, QEMU_CPU_STATE_VERSION);
+    bzboot::put(desc, QEMU_CPU_SIZE, QEMU_CPU_STATE_SIZE);
+    const auto put_reg = [&](std::uint64_t offset, std::uint64_t value) {
+        bzboot::write_le(desc, offset, QEMU_CPU_REG_WIDTH, value);
+    };
     std::uint64_t offset = QEMU_CPU_REGS;
     for (const std::uint64_t* reg : registers_of(cpu)) {
-        store_le<std::uint64_t>(desc.data() + offset, *reg);
-        offset += 8;
+        put_reg(offset, *reg);
+        offset += QEMU_CPU_REG_WIDTH;
     }
     offset = QEMU_CPU_SEGMENTS;
     for (const Segment* seg : segments_of(cpu_in)) {
-        store_le<std::uint32_t>(desc.data() + offset, seg->selector);
-        store_le<std::uint32_t>(desc.data() + offset + 4, seg->limit);
-        store_le<std::uint32_t>(desc.data() + offset + 8, seg->flags);
-        store_le<std::uint64_t>(desc.data() + offset + 16, seg->base);
+        bzboot::put(desc, QEMU_SEGMENT_SELECTOR, seg->selector, offset);
+        bzboot::put(desc, QEMU_SEGMENT_LIMIT, seg->limit, offset);
+        bzboot::put(desc, QEMU_SEGMENT_FLAGS, seg->flags, offset);
+        bzboot::put(desc, QEMU_SEGMENT_BASE, seg->base, offset);
         offset += QEMU_SEGMENT_SIZE;
     }
     const std::uint64_t crs[] = {cpu.cr0, cpu.cr1, cpu.cr2, cpu.cr3, cpu.cr4};
-    for (std::uint64_t i = 0; i < QEMU_CPU_CR_COUNT; ++i) store_le<std::uint64_t>(desc.data() + QEMU_CPU_CRS + i * 8, crs[i]);
-    store_le<std::uint64_t>(desc.data() + QEMU_CPU_KERNEL_GS_BASE, cpu.kernel_gs_base);
+    for (std::uint64_t i = 0; i < QEMU_CPU_CR_COUNT; ++i) put_reg(QEMU_CPU_CRS + i * QEMU_CPU_REG_WIDTH, crs[i]);
+    put_reg(QEMU_CPU_KERNEL_GS_BASE, cpu.kernel_gs_base);
     return desc;
 }
 
@@ -422,7 +460,9 @@ template <typename T>
 std::optional<T> read_scalar(const Snapshot& snap, std::uint64_t addr) {
     const auto bytes = snap.read_phys(addr, sizeof(T));
     if (!bytes) return std::nullopt;
-    return load_le<T>(bytes->data());
+    const auto value = ByteView(*bytes).read_le(0, sizeof(T));
+    if (!value) return std::nullopt;
+    return static_cast<T>(*value);
 }
 }  // namespace
 

@@ -3,8 +3,8 @@
 
 #include "bios.h"
 #include "bootproto.h"
-#include "bytes.h"
 #include "common/bytes.h"
+#include "common/testing/fake_kernel.h"
 
 #include <stdexcept>
 
@@ -12,12 +12,6 @@ namespace bzcheck::testing {
 namespace bp = bootproto;
 
 namespace {
-constexpr std::uint16_t PROTOCOL_VERSION = 0x020F;
-constexpr std::uint16_t JUMP_SHORT = 0xEB;               // jmp rel8 ...
-constexpr std::uint16_t HEADER_JUMP_DISPLACEMENT = 0x6A;  // ... to the header's end, 0x26C, as in 6.x kernels
-constexpr std::uint32_t INITRD_ADDR_MAX = 0x7fffffff;
-constexpr std::uint32_t CMDLINE_SIZE = 2047;
-constexpr std::uint8_t FILE_SENTINEL = 0xff;
 constexpr std::uint16_t HEAP_END_PTR = 0xFE00;
 constexpr std::uint64_t FLAT_LIMIT = 0xffffffff;
 constexpr std::uint32_t SEG_S = 1u << 12;  // code/data (not system) descriptor
@@ -94,26 +88,13 @@ void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
 Segment flat(std::uint32_t selector, std::uint32_t flags) { return Segment{selector, FLAT_LIMIT, flags, 0}; }
 }  // namespace
 
-std::vector<std::uint8_t> make_kernel_file() {
-    const std::uint64_t setup_size = (KERNEL_SETUP_SECTS + 1) * bp::SECTOR_SIZE;
-    std::vector<std::uint8_t> k(setup_size + KERNEL_PAYLOAD_SIZE);
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(i * 7 + 3);  // recognisable filler
-    put(k, bp::BP_SENTINEL, FILE_SENTINEL);
-    put(k, bp::HDR_SETUP_SECTS, KERNEL_SETUP_SECTS);
-    put(k, bp::HDR_BOOT_FLAG, bp::BOOT_FLAG_MAGIC);
-    put(k, bp::HDR_JUMP, JUMP_SHORT | HEADER_JUMP_DISPLACEMENT << 8);
-    put(k, bp::HDR_HEADER, bp::HDRS_MAGIC);
-    put(k, bp::HDR_VERSION, PROTOCOL_VERSION);
-    put(k, bp::HDR_TYPE_OF_LOADER, 0);
-    put(k, bp::HDR_LOADFLAGS, bp::LOADED_HIGH);
-    put(k, bp::HDR_CODE32_START, KERNEL_LOAD);
-    for (auto field : {bp::HDR_RAMDISK_IMAGE, bp::HDR_RAMDISK_SIZE, bp::HDR_CMD_LINE_PTR}) put(k, field, 0);
-    put(k, bp::HDR_HEAP_END_PTR, 0);
-    put(k, bp::HDR_INITRD_ADDR_MAX, INITRD_ADDR_MAX);
-    put(k, bp::HDR_CMDLINE_SIZE, CMDLINE_SIZE);
-    put(k, bp::HDR_XLOADFLAGS, bp::XLF_KERNEL_64);
-    put(k, bp::HDR_PREF_ADDRESS, KERNEL_PREF_ADDRESS);
-    put(k, bp::HDR_INIT_SIZE, KERNEL_INIT_SIZE);
+bzboot::testing::FakeKernel fake_kernel() {
+    bzboot::testing::FakeKernel k;  // bzinstall's tests' kernel, with the sizes and places above
+    k.setup_sects = KERNEL_SETUP_SECTS;
+    k.protected_mode_bytes = KERNEL_PAYLOAD_SIZE;
+    k.code32_start = KERNEL_LOAD;
+    k.pref_address = KERNEL_PREF_ADDRESS;
+    k.init_size = KERNEL_INIT_SIZE;
     return k;
 }
 
@@ -125,7 +106,7 @@ std::vector<std::uint8_t> make_initrd_file() {
 
 VerifyInputs make_inputs() {
     VerifyInputs in;
-    in.kernel = parse_kernel(make_kernel_file());
+    in.kernel = parse_kernel(fake_kernel().bytes());
     in.initrd = make_initrd_file();
     in.cmdline = CMDLINE;
     return in;
@@ -212,21 +193,17 @@ void poke(Snapshot& snap, std::uint64_t addr, const std::vector<std::uint8_t>& b
     throw std::logic_error("poke outside the synthetic RAM");
 }
 void poke8(Snapshot& snap, std::uint64_t addr, std::uint8_t value) { poke(snap, addr, {value}); }
-void poke16(Snapshot& snap, std::uint64_t addr, std::uint16_t value) {
-    std::vector<std::uint8_t> b(2);
-    store_le(b.data(), value);
+namespace {
+// `value` as `width` little-endian bytes at addr.
+void poke_le(Snapshot& snap, std::uint64_t addr, unsigned width, std::uint64_t value) {
+    bzboot::Bytes b;
+    bzboot::append_le(b, width, value);
     poke(snap, addr, b);
 }
-void poke32(Snapshot& snap, std::uint64_t addr, std::uint32_t value) {
-    std::vector<std::uint8_t> b(4);
-    store_le(b.data(), value);
-    poke(snap, addr, b);
-}
-void poke64(Snapshot& snap, std::uint64_t addr, std::uint64_t value) {
-    std::vector<std::uint8_t> b(8);
-    store_le(b.data(), value);
-    poke(snap, addr, b);
-}
+}  // namespace
+void poke16(Snapshot& snap, std::uint64_t addr, std::uint16_t value) { poke_le(snap, addr, 2, value); }
+void poke32(Snapshot& snap, std::uint64_t addr, std::uint32_t value) { poke_le(snap, addr, 4, value); }
+void poke64(Snapshot& snap, std::uint64_t addr, std::uint64_t value) { poke_le(snap, addr, 8, value); }
 void poke_string(Snapshot& snap, std::uint64_t addr, const std::string& text) {
     std::vector<std::uint8_t> b(text.begin(), text.end());
     b.push_back(0);

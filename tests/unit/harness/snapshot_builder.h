@@ -1,11 +1,12 @@
 // snapshot_builder.h - synthetic hand-off snapshots for the unit tests.
 //
-// A small fake bzImage (real setup header, made-up payload) and correct 16-,
+// A small fake bzImage (common/testing/fake_kernel.h) and correct 16-,
 // 32- and 64-bit hand-offs of it: setup or boot_params, command line, kernel,
 // initrd, E820 table, BIOS data area and (64-bit) identity-mapping page tables
 // laid out in 32 MiB of RAM. Tests break one thing and expect one rule to fail.
 #pragma once
 
+#include "common/testing/fake_kernel.h"
 #include "rules.h"
 #include "snapshot.h"
 
@@ -34,7 +35,9 @@ inline constexpr std::uint64_t PML5_ADDR = 0x33000;            // for the LA57 v
 inline constexpr std::uint64_t RSDP_ADDR = EBDA_SEGMENT << 4;  // ACPI RSDP (revision 2) in the EBDA
 inline constexpr const char* CMDLINE = "console=ttyS0 root=/dev/sda1";
 
-std::vector<std::uint8_t> make_kernel_file();
+// The bzImage of every hand-off: common/testing/fake_kernel.h's, with the setup size,
+// payload size, load and preferred addresses and init_size above.
+bzboot::testing::FakeKernel fake_kernel();
 std::vector<std::uint8_t> make_initrd_file();
 VerifyInputs make_inputs();  // kernel, initrd and command line above
 

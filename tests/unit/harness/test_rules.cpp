@@ -310,10 +310,10 @@ TEST_CASE("R22 nothing in the decompressor's trampoline", "[rules]") {
 
 TEST_CASE("kernel files that are not bzImages are rejected", "[rules]") {
     CHECK_THROWS_AS(parse_kernel({}), InputError);
-    auto file = make_kernel_file();
+    auto file = fake_kernel().bytes();
     file[bp::HDR_HEADER] = 'X';
     CHECK_THROWS_AS(parse_kernel(file), InputError);
-    file = make_kernel_file();
+    file = fake_kernel().bytes();
     file[bp::HDR_SETUP_SECTS] = 0xff;  // setup longer than the file
     CHECK_THROWS_AS(parse_kernel(file), InputError);
 }
