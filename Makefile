@@ -63,7 +63,8 @@ fuzz:
 # Debugger sessions (docs/debugging.md): the loader's symbols and source lines, a
 # breakpoint at each BREAK name (bochs: default mbr_start; gdb: stage2_start). The
 # default image is made as `make disk.img` makes it when it is missing; another
-# IMAGE must exist. TIMEOUT=seconds ends the session, MEMORY=512M sets the RAM. Commands come from standard input: pipe them in to script one.
+# IMAGE must exist. TIMEOUT=seconds ends the session, MEMORY=512M sets the RAM.
+# Commands come from standard input: pipe them in to script one.
 IMAGE     ?= disk.img
 BREAK     ?=
 QEMU_ARGS ?=
