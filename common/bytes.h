@@ -102,8 +102,6 @@ inline void append_le(Bytes& bytes, unsigned width, std::uint64_t value) {
 }
 
 // `value` rounded up to a multiple of `unit` (unit > 0).
-constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t unit) {
-    return (value + unit - 1) / unit * unit;
-}
+constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t unit) { return (value + unit - 1) / unit * unit; }
 
 }  // namespace bzboot

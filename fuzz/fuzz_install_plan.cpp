@@ -45,10 +45,10 @@ void require(bool condition, const char* property) {
 }
 
 constexpr std::uint64_t kSector = bootproto::SECTOR_SIZE;
-constexpr std::uint64_t kSizeField = kSector;         // offsets in the input, as above
+constexpr std::uint64_t kSizeField = kSector;  // offsets in the input, as above
 constexpr std::uint64_t kStage2Field = kSizeField + 8;
 constexpr std::uint64_t kExtentsStart = kStage2Field + 1;
-constexpr std::uint64_t kExtentHeader = 6;            // u32 sector + u16 count
+constexpr std::uint64_t kExtentHeader = 6;  // u32 sector + u16 count
 constexpr std::uint64_t kDefaultImageBytes = 64 << 20;
 constexpr std::uint32_t kDiskSignature = 0x1234ABCD;  // used only for a blank sector 0
 constexpr std::size_t kKernelBytes = 20000;           // the planner never looks inside them
@@ -61,8 +61,8 @@ public:
         const ByteView input(data, size);
         extents_.push_back({0, Bytes(data, data + std::min<std::size_t>(size, kSector))});
         size_bytes = input.read_le(kSizeField, 8).value_or(kDefaultImageBytes);
-        stage2_sectors = input.u8(kStage2Field) ? 1 + *input.u8(kStage2Field) % df::STAGE2_MAX_SECTORS
-                                                : df::STAGE2_MAX_SECTORS;
+        stage2_sectors =
+            input.u8(kStage2Field) ? 1 + *input.u8(kStage2Field) % df::STAGE2_MAX_SECTORS : df::STAGE2_MAX_SECTORS;
         std::uint64_t at = kExtentsStart;
         while (at + kExtentHeader <= size) {
             const std::uint64_t sector = *input.u32(at);
@@ -160,7 +160,8 @@ void check_plan(const InstallPlan& plan, const FakeImage& image, const InstallRe
     require(plan.slot < df::MBR_PART_COUNT, "a slot of the table");
     const PartitionEntry payload = read_partition_table(plan.mbr_sector)[plan.slot];
     require(payload.type == df::BZ_PART_TYPE && payload.lba_start == plan.payload_lba &&
-            payload.lba_count == plan.payload_sectors, "the table entry is the payload partition");
+                payload.lba_count == plan.payload_sectors,
+            "the table entry is the payload partition");
     require(plan.payload_lba % df::BZ_PART_ALIGN_SECTORS == 0, "the payload starts on a 1 MiB boundary");
     require(plan.payload_sectors * kSector >= plan.layout.total_bytes, "the payload fits its partition");
     require(payload.lba_end() * kSector <= image.size_bytes, "the partition ends inside the image");
@@ -172,7 +173,7 @@ void check_plan(const InstallPlan& plan, const FakeImage& image, const InstallRe
     const PartitionEntry& taken = old_table[plan.slot];
     if (plan.replaces_previous) {
         require(taken.type == df::BZ_PART_TYPE &&
-                has_payload_magic(image.read(taken.lba_start * kSector, df::PAYLOAD_HDR_SIZE)),
+                    has_payload_magic(image.read(taken.lba_start * kSector, df::PAYLOAD_HDR_SIZE)),
                 "only a bzboot payload is replaced");
     } else {
         require(!taken.used(), "a free slot is taken");
@@ -180,7 +181,7 @@ void check_plan(const InstallPlan& plan, const FakeImage& image, const InstallRe
 
     // Everything else in sector 0 and on the disk stays.
     require(ByteView(plan.mbr_sector).u32(df::MBR_DISK_SIGNATURE) ==
-            (had_table ? *ByteView(before).u32(df::MBR_DISK_SIGNATURE) : kDiskSignature),
+                (had_table ? *ByteView(before).u32(df::MBR_DISK_SIGNATURE) : kDiskSignature),
             "the disk signature stays");
     bool another_is_active = false;
     for (unsigned slot = 0; slot < df::MBR_PART_COUNT; ++slot) {
@@ -204,9 +205,8 @@ void check_plan(const InstallPlan& plan, const FakeImage& image, const InstallRe
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const FakeImage image(data, size);
     const InstallRequest request = fake_request(image.stage2_sectors);
-    const ExistingImage existing{image.size_bytes, [&image](std::uint64_t offset, std::size_t count) {
-                                     return image.read(offset, count);
-                                 }};
+    const ExistingImage existing{
+        image.size_bytes, [&image](std::uint64_t offset, std::size_t count) { return image.read(offset, count); }};
     InstallPlan plan;
     try {
         plan = plan_existing_image(request, existing, kDiskSignature);

@@ -5,10 +5,10 @@
 // and non-overlapping); any other exception escapes and counts as a crash. An
 // accepted snapshot is then read back through its accessors and written and read
 // again, which must give the same snapshot.
+#include <elf.h>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <elf.h>
 #include <vector>
 
 #include "snapshot.h"
@@ -37,13 +37,13 @@ bool same_cpu(const CpuState& a, const CpuState& b) {
         &CpuState::rax, &CpuState::rbx, &CpuState::rcx, &CpuState::rdx, &CpuState::rsi, &CpuState::rdi,
         &CpuState::rsp, &CpuState::rbp, &CpuState::r8,  &CpuState::r9,  &CpuState::r10, &CpuState::r11,
         &CpuState::r12, &CpuState::r13, &CpuState::r14, &CpuState::r15, &CpuState::rip, &CpuState::rflags,
-        &CpuState::cr0, &CpuState::cr1, &CpuState::cr2, &CpuState::cr3, &CpuState::cr4,
-        &CpuState::kernel_gs_base, &CpuState::efer};
+        &CpuState::cr0, &CpuState::cr1, &CpuState::cr2, &CpuState::cr3, &CpuState::cr4, &CpuState::kernel_gs_base,
+        &CpuState::efer};
     for (auto reg : registers) {
         if (a.*reg != b.*reg) return false;
     }
-    const Segment CpuState::*segments[] = {&CpuState::cs, &CpuState::ds,  &CpuState::es, &CpuState::fs,
-                                           &CpuState::gs, &CpuState::ss,  &CpuState::ldt, &CpuState::tr,
+    const Segment CpuState::*segments[] = {&CpuState::cs,  &CpuState::ds, &CpuState::es,  &CpuState::fs,
+                                           &CpuState::gs,  &CpuState::ss, &CpuState::ldt, &CpuState::tr,
                                            &CpuState::gdt, &CpuState::idt};
     for (auto seg : segments) {
         if (!same_segment(a.*seg, b.*seg)) return false;

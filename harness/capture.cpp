@@ -3,24 +3,24 @@
 // the stop/resume loop around an EmulatorSession.
 #include "capture.h"
 
-#include <algorithm>
-#include <cstdint>
-#include <csignal>
-#include <filesystem>
 #include <fmt/core.h>
+#include <sys/stat.h>
+#include <algorithm>
+#include <csignal>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <set>
 #include <stdexcept>
-#include <sys/stat.h>
 
 #include "bootproto.h"
-#include "common/bytes.h"
-#include "common/size.h"
 #include "capture_bochs.h"
 #include "capture_qemu.h"
 #include "capture_session.h"
+#include "common/bytes.h"
+#include "common/size.h"
 
 namespace bzcheck {
 
@@ -105,9 +105,8 @@ HandoffKind run_to_handoff(EmulatorSession& session, const HandoffCandidates& ca
     for (;;) {
         session.resume();
         const CpuState cpu = session.registers();
-        const HandoffKind kind = classify_stop(cpu, candidates, [&](std::uint64_t addr) {
-            return session.read_phys_u32(addr);
-        });
+        const HandoffKind kind =
+            classify_stop(cpu, candidates, [&](std::uint64_t addr) { return session.read_phys_u32(addr); });
         if (verbose)
             fmt::print(stderr, "bzcheck capture: stop at {:#x} (CS {:#06x}, RIP {:#x}): {}\n", cpu.cs.base + cpu.rip,
                        cpu.cs.selector, cpu.rip, kind == HandoffKind::unknown ? "not a hand-off" : handoff_name(kind));
@@ -156,8 +155,7 @@ HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_hea
     return c;
 }
 
-HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates,
-                          const PhysReadU32& read_phys_u32) {
+HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates, const PhysReadU32& read_phys_u32) {
     const auto hdrs_at = [&](std::uint64_t addr) { return read_phys_u32(addr) == bp::HDRS_MAGIC; };
     const bool protected_mode = (cpu.cr0 & CR0_PE) != 0;
     const bool long_mode = (cpu.efer & EFER_LMA) != 0;
@@ -172,16 +170,13 @@ HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidat
     if (!long_mode) {
         const std::uint64_t linear = (cpu.cs.base + cpu.rip) & 0xFFFFFFFF;
         const std::uint64_t boot_params = cpu.rsi & 0xFFFFFFFF;
-        if (contains(candidates.entries32, linear) && hdrs_at(boot_params + bp::HDR_HEADER))
-            return HandoffKind::prot32;
+        if (contains(candidates.entries32, linear) && hdrs_at(boot_params + bp::HDR_HEADER)) return HandoffKind::prot32;
         return HandoffKind::unknown;
     }
     // Long mode. The setup header sits in boot_params at the offsets it has in
     // the kernel file. boot_params is reached through the loader's identity map,
     // so RSI is also its physical address.
-    if (contains(candidates.entries64, cpu.rip) &&
-        hdrs_at(cpu.rsi + bp::HDR_HEADER))
-        return HandoffKind::long64;
+    if (contains(candidates.entries64, cpu.rip) && hdrs_at(cpu.rsi + bp::HDR_HEADER)) return HandoffKind::long64;
     return HandoffKind::unknown;
 }
 
@@ -212,7 +207,8 @@ int run_capture(const CaptureOptions& o) {
         validate(o);
         memory_bytes = parse_memory_size(o.memory);
         if (o.emulator == "bochs" && memory_bytes > BOCHS_MAX_MEMORY)
-            throw std::invalid_argument(fmt::format("bochs captures at most {} MiB of RAM", BOCHS_MAX_MEMORY / bzboot::MiB));
+            throw std::invalid_argument(
+                fmt::format("bochs captures at most {} MiB of RAM", BOCHS_MAX_MEMORY / bzboot::MiB));
         const std::string kernel = o.qemu_kernel.empty() ? o.kernel : o.qemu_kernel;
         candidates = handoff_candidates(kernel.empty() ? std::vector<std::uint8_t>{}
                                                        : read_file_prefix(kernel, KERNEL_HEADER_BYTES));
@@ -235,8 +231,8 @@ int run_capture(const CaptureOptions& o) {
         snap.has_bzcheck_note = true;
         session.reset();  // the emulator is no longer needed: free its memory
         write_snapshot(o.out, snap);
-        fmt::print("bzcheck capture: {} hand-off at {:#x} under {}; {} MiB of RAM written to {}\n",
-                   handoff_name(kind), snap.cpu.cs.base + snap.cpu.rip, o.emulator, snap.ram_bytes() / bzboot::MiB, o.out);
+        fmt::print("bzcheck capture: {} hand-off at {:#x} under {}; {} MiB of RAM written to {}\n", handoff_name(kind),
+                   snap.cpu.cs.base + snap.cpu.rip, o.emulator, snap.ram_bytes() / bzboot::MiB, o.out);
         return EXIT_OK;
     } catch (const CaptureError& e) {
         fmt::print(stderr, "bzcheck capture: {}\n", e.what());

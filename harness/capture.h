@@ -58,9 +58,9 @@ std::uint64_t parse_memory_size(const std::string& text);
 // bzImage load address 0x100000 and the common pref_address 0x1000000.
 // With one, its code32_start and pref_address are added.
 struct HandoffCandidates {
-    std::vector<std::uint64_t> entries16;  // X + 0x200
-    std::vector<std::uint64_t> entries32;  // code32_start
-    std::vector<std::uint64_t> entries64;  // load address + 0x200
+    std::vector<std::uint64_t> entries16;    // X + 0x200
+    std::vector<std::uint64_t> entries32;    // code32_start
+    std::vector<std::uint64_t> entries64;    // load address + 0x200
     std::vector<std::uint64_t> all() const;  // sorted, unique
 };
 // kernel_header: the first bytes of a bzImage (at least up to the setup
@@ -71,7 +71,6 @@ HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_hea
 // Decides whether a stop is a hand-off: kind from the CPU mode and the
 // "HdrS" test, or unknown when the stop is something else.
 using PhysReadU32 = std::function<std::optional<std::uint32_t>(std::uint64_t)>;
-HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates,
-                          const PhysReadU32& read_phys_u32);
+HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates, const PhysReadU32& read_phys_u32);
 
 }  // namespace bzcheck

@@ -1,16 +1,16 @@
 // capture_bochs.cpp - Bochs back end of `bzcheck capture`.
 #include "capture_bochs.h"
 
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
-#include <fmt/core.h>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
-#include <unistd.h>
 
 #include "common/size.h"
 
@@ -110,7 +110,8 @@ std::vector<std::string> bochs_command_line(const BochsConfig& c, const std::str
 CpuState parse_bochs_registers(const std::string& text) {
     static const std::regex general(R"(^(r[a-z0-9]+) *: ([0-9a-f]{8})_([0-9a-f]{8}))");  // rax: 00000000_00001000
     static const std::regex eflags(R"(^eflags 0x([0-9a-f]+))");
-    static const std::regex segment(R"(^(es|cs|ss|ds|fs|gs|ldtr|tr):0x([0-9a-f]+), dh=0x([0-9a-f]+), dl=0x([0-9a-f]+))");
+    static const std::regex segment(
+        R"(^(es|cs|ss|ds|fs|gs|ldtr|tr):0x([0-9a-f]+), dh=0x([0-9a-f]+), dl=0x([0-9a-f]+))");
     static const std::regex table(R"(^(gdtr|idtr):base=0x([0-9a-f]+), limit=0x([0-9a-f]+))");
     static const std::regex control(R"(^(CR0|CR3|CR4|EFER)=0x([0-9a-f]+))");
     static const std::regex cr2(R"(^CR2=page fault laddr=0x([0-9a-f]+))");
@@ -189,12 +190,14 @@ BochsSession::BochsSession(const BochsConfig& config, const bzboot::TempDir& wor
     const std::string disk_link = work.file("disk.img").string();
     std::error_code error;
     std::filesystem::create_symlink(std::filesystem::absolute(config.image), disk_link, error);
-    if (error) throw CaptureError(fmt::format("cannot link the image into {}: {}", work.path().string(), error.message()));
+    if (error)
+        throw CaptureError(fmt::format("cannot link the image into {}: {}", work.path().string(), error.message()));
     // Our own empty file, not /dev/null: Bochs would parse whatever a broken
     // machine's /dev/null holds.
     const std::string empty_rc = work.file("bochsrc").string();
     if (!std::ofstream(empty_rc)) throw CaptureError(fmt::format("cannot create {}", empty_rc));
-    argv_ = bochs_command_line(config, disk_link, work.file("serial.log").string(), work.file("bochs.log").string(), empty_rc);
+    argv_ = bochs_command_line(config, disk_link, work.file("serial.log").string(), work.file("bochs.log").string(),
+                               empty_rc);
 
     int stdin_pipe[2], stdout_pipe[2];
     if (::pipe2(stdin_pipe, O_CLOEXEC) != 0) throw CaptureError(fmt::format("pipe: {}", std::strerror(errno)));
@@ -232,8 +235,8 @@ std::string BochsSession::wait_for_prompt(const std::string& what) {
         if (deadline_.expired()) throw CaptureError(fmt::format("timed out waiting for {}", what));
         bochs_->wait_exited(BOCHS_EXIT_GRACE);
         const std::string problems = log_problems(work_.file("bochs.log").string());
-        throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words: {}{}", bochs_->exit_description(),
-                                       what, last_words(pending_, LAST_WORDS_LINES),
+        throw CaptureError(fmt::format("Bochs {} while waiting for {}; its last words: {}{}",
+                                       bochs_->exit_description(), what, last_words(pending_, LAST_WORDS_LINES),
                                        problems.empty() ? "" : "; its log: " + problems));
     }
     std::string output;

@@ -2,17 +2,17 @@
 #include "capture_qemu.h"
 
 #include <arpa/inet.h>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <map>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <map>
 #include <regex>
 #include <sstream>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 #include "common/size.h"
 
@@ -60,7 +60,8 @@ std::string to_hex(const std::string& text) {
 
 std::string from_hex(const std::string& hex) {
     std::string out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
     return out;
 }
 
@@ -77,11 +78,25 @@ std::uint64_t hex_value(const std::string& text) { return std::stoull(text, null
 // --- command line -----------------------------------------------------------
 
 std::vector<std::string> qemu_command_line(const QemuConfig& c, unsigned gdb_port, const std::string& serial_log) {
-    std::vector<std::string> argv = {QEMU_BINARY,  "-accel",   "tcg",       "-machine", c.machine,
-                                     "-m",         fmt::format("{}M", c.memory_bytes / bzboot::MiB),
-                                     "-display",   "none",     "-monitor",  "none",     "-nic",
-                                     "none",       "-no-reboot", "-serial", "file:" + serial_log,
-                                     "-S",         "-gdb",     fmt::format("tcp:{}:{}", LOOPBACK, gdb_port)};
+    std::vector<std::string> argv = {QEMU_BINARY,
+                                     "-accel",
+                                     "tcg",
+                                     "-machine",
+                                     c.machine,
+                                     "-m",
+                                     fmt::format("{}M", c.memory_bytes / bzboot::MiB),
+                                     "-display",
+                                     "none",
+                                     "-monitor",
+                                     "none",
+                                     "-nic",
+                                     "none",
+                                     "-no-reboot",
+                                     "-serial",
+                                     "file:" + serial_log,
+                                     "-S",
+                                     "-gdb",
+                                     fmt::format("tcp:{}:{}", LOOPBACK, gdb_port)};
     if (!c.cpu.empty()) argv.insert(argv.end(), {"-cpu", c.cpu});
     if (!c.image.empty()) {
         // snapshot=on: whatever the guest writes never reaches the image.
@@ -98,7 +113,8 @@ std::vector<std::string> qemu_command_line(const QemuConfig& c, unsigned gdb_por
 
 CpuState parse_qemu_info_registers(const std::string& text) {
     // "ES =1000 00010000 0000ffff 00009300 ..." (selector base limit flags)
-    static const std::regex segment_line(R"(^(ES|CS|SS|DS|FS|GS|LDT|TR) *=([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+))");
+    static const std::regex segment_line(
+        R"(^(ES|CS|SS|DS|FS|GS|LDT|TR) *=([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+))");
     // "GDT=     000f6180 00000037" (base limit)
     static const std::regex table_line(R"(^(GDT|IDT) *= *([0-9a-f]+) ([0-9a-f]+))");
     // Every other "NAME=hex" pair, "R8 =..." included.
@@ -112,9 +128,9 @@ CpuState parse_qemu_info_registers(const std::string& text) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         std::smatch m;
         if (std::regex_search(line, m, segment_line)) {
-            segments[m[1]] = Segment{static_cast<std::uint32_t>(hex_value(m[2])),
-                                     static_cast<std::uint32_t>(hex_value(m[4])),
-                                     static_cast<std::uint32_t>(hex_value(m[5])), hex_value(m[3])};
+            segments[m[1]] =
+                Segment{static_cast<std::uint32_t>(hex_value(m[2])), static_cast<std::uint32_t>(hex_value(m[4])),
+                        static_cast<std::uint32_t>(hex_value(m[5])), hex_value(m[3])};
         } else if (std::regex_search(line, m, table_line)) {
             segments[m[1]] = Segment{0, static_cast<std::uint32_t>(hex_value(m[3])), 0, hex_value(m[2])};
         } else {
@@ -188,7 +204,8 @@ GdbRemote::GdbRemote(unsigned port, const Deadline& deadline, ChildProcess& serv
         ::close(fd_);
         fd_ = -1;
         if (server.has_exited())
-            throw CaptureError(fmt::format("QEMU {} before its gdbstub accepted a connection", server.exit_description()));
+            throw CaptureError(
+                fmt::format("QEMU {} before its gdbstub accepted a connection", server.exit_description()));
         if (deadline_.expired())
             throw CaptureError(fmt::format("timed out connecting to QEMU's gdbstub: {}", std::strerror(error)));
         std::this_thread::sleep_for(CONNECT_RETRY_INTERVAL);
@@ -284,8 +301,7 @@ void QemuSession::wait_for_stop(const std::string& command) {
         throw;
     }
     // 'T'/'S' = stopped by a signal (SIGTRAP at a breakpoint); 'W'/'X' = ended.
-    if (!reply.empty() && (reply[0] == 'W' || reply[0] == 'X'))
-        throw CaptureError("the guest ended before a hand-off");
+    if (!reply.empty() && (reply[0] == 'W' || reply[0] == 'X')) throw CaptureError("the guest ended before a hand-off");
     if (reply.empty() || (reply[0] != 'T' && reply[0] != 'S'))
         throw CaptureError(fmt::format("unexpected stop reply from QEMU: {}", reply));
 }

@@ -15,7 +15,7 @@
 namespace bzcheck {
 
 struct QemuConfig {
-    std::string image;                   // disk image, or empty with kernel
+    std::string image;                    // disk image, or empty with kernel
     std::string kernel, initrd, cmdline;  // QEMU's own -kernel loader
     std::uint64_t memory_bytes = 0;
     std::string cpu;      // -cpu; empty = QEMU's default
@@ -24,8 +24,7 @@ struct QemuConfig {
 
 // The qemu-system-x86_64 command line for a config (gdbstub on gdb_port,
 // serial output to serial_log).
-std::vector<std::string> qemu_command_line(const QemuConfig& config, unsigned gdb_port,
-                                           const std::string& serial_log);
+std::vector<std::string> qemu_command_line(const QemuConfig& config, unsigned gdb_port, const std::string& serial_log);
 
 // Parses HMP `info registers` output (16/32-bit and long-mode forms).
 // Throws CaptureError when a register is missing.

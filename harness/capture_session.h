@@ -7,12 +7,12 @@
 // look at the registers and memory, and either dump the guest or resume.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "common/tempdir.h"

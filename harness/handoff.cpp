@@ -23,7 +23,9 @@ HandoffKind kind_from_cpu(const CpuState& cpu) {
 
 }  // namespace
 
-std::uint64_t Handoff::field(bzboot::Field f, std::uint64_t at) const { return bzboot::ByteView(header).field(f, at).value_or(0); }
+std::uint64_t Handoff::field(bzboot::Field f, std::uint64_t at) const {
+    return bzboot::ByteView(header).field(f, at).value_or(0);
+}
 
 std::uint64_t Handoff::cmdline_address() const {
     const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_CMD_LINE_PTR);
@@ -55,9 +57,15 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
     h.kind = snap.handoff != HandoffKind::unknown ? snap.handoff : kind_from_cpu(snap.cpu);
     const CpuState& cpu = snap.cpu;
     switch (h.kind) {
-        case HandoffKind::real16: h.base = cpu.cs.base >= bp::SETUP_ENTRY_OFFSET ? cpu.cs.base - bp::SETUP_ENTRY_OFFSET : 0; break;
-        case HandoffKind::prot32: h.base = cpu.rsi & LOW_32_BITS; break;
-        default: h.base = cpu.rsi; break;
+        case HandoffKind::real16:
+            h.base = cpu.cs.base >= bp::SETUP_ENTRY_OFFSET ? cpu.cs.base - bp::SETUP_ENTRY_OFFSET : 0;
+            break;
+        case HandoffKind::prot32:
+            h.base = cpu.rsi & LOW_32_BITS;
+            break;
+        default:
+            h.base = cpu.rsi;
+            break;
     }
     const std::uint64_t span = h.kind == HandoffKind::real16 ? in.kernel.setup_size : bp::BP_SIZE;
     if (auto bytes = snap.read_phys(h.base, span)) {
@@ -65,9 +73,15 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
         h.header_found = h.field(bp::HDR_HEADER) == bp::HDRS_MAGIC;
     }
     switch (h.kind) {
-        case HandoffKind::real16: h.load_address = h.field(bp::HDR_CODE32_START); break;
-        case HandoffKind::prot32: h.load_address = cpu.rip & LOW_32_BITS; break;
-        default: h.load_address = cpu.rip - bp::ENTRY_64_OFFSET; break;
+        case HandoffKind::real16:
+            h.load_address = h.field(bp::HDR_CODE32_START);
+            break;
+        case HandoffKind::prot32:
+            h.load_address = cpu.rip & LOW_32_BITS;
+            break;
+        default:
+            h.load_address = cpu.rip - bp::ENTRY_64_OFFSET;
+            break;
     }
     h.bda_base_memory = std::uint64_t(snap.u16(bios::BDA_BASE_MEM_KIB).value_or(0)) * 1024;
     h.bda_ebda = std::uint64_t(snap.u16(bios::BDA_EBDA_SEG).value_or(0)) << 4;

@@ -39,15 +39,15 @@ struct Handoff {
     const Snapshot& snap;
     const VerifyInputs& in;
     HandoffKind kind = HandoffKind::unknown;
-    std::uint64_t base = 0;            // X (16-bit) or boot_params (32/64-bit)
-    std::vector<std::uint8_t> header;  // RAM at base: setup (16-bit) or the zero page
-    bool header_found = false;         // "HdrS" at base+0x202
-    std::uint64_t load_address = 0;    // where the protected-mode kernel is
+    std::uint64_t base = 0;             // X (16-bit) or boot_params (32/64-bit)
+    std::vector<std::uint8_t> header;   // RAM at base: setup (16-bit) or the zero page
+    bool header_found = false;          // "HdrS" at base+0x202
+    std::uint64_t load_address = 0;     // where the protected-mode kernel is
     std::uint64_t bda_base_memory = 0;  // the BIOS data area's base memory size, in bytes (0: none)
     std::uint64_t bda_ebda = 0;         // ... and its EBDA's address (0: none)
     std::uint64_t low_memory_top = 0;   // the lowest of those and 0xA0000
     RangeSet usable_ram;
-    std::optional<PageWalk> walk;      // 64-bit hand-off
+    std::optional<PageWalk> walk;  // 64-bit hand-off
 
     // A field of the setup header or boot_params (its offset from base, its
     // width as bootproto.inc declares it), or of a structure `at` bytes into

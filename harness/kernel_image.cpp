@@ -17,7 +17,8 @@ KernelImage parse_kernel(std::vector<std::uint8_t> bytes) {
     const auto field = [&](bzboot::Field f) { return file.field(f).value_or(0); };
     if (field(bp::HDR_HEADER) != bp::HDRS_MAGIC) throw InputError("kernel file has no \"HdrS\" header");
     k.version = static_cast<std::uint16_t>(field(bp::HDR_VERSION));
-    if (k.version < bp::PROTOCOL_MIN) throw InputError(fmt::format("kernel protocol {:#x} is older than 2.02", k.version));
+    if (k.version < bp::PROTOCOL_MIN)
+        throw InputError(fmt::format("kernel protocol {:#x} is older than 2.02", k.version));
     std::uint64_t sects = field(bp::HDR_SETUP_SECTS);
     if (sects == 0) sects = bp::SETUP_SECTS_DEFAULT;
     k.setup_size = (sects + 1) * bp::SECTOR_SIZE;

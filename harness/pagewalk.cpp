@@ -72,7 +72,8 @@ public:
         const std::uint64_t span = 1ull << shift_of_level(level);
         for (std::uint64_t index = 0; index < ENTRIES_PER_TABLE && runs.size() < MAX_MAPPINGS; ++index) {
             std::uint64_t entry = 0;
-            for (std::uint64_t b = 0; b < ENTRY_SIZE; ++b) entry |= std::uint64_t((*entries)[index * ENTRY_SIZE + b]) << (8 * b);
+            for (std::uint64_t b = 0; b < ENTRY_SIZE; ++b)
+                entry |= std::uint64_t((*entries)[index * ENTRY_SIZE + b]) << (8 * b);
             if (!(entry & PTE_PRESENT)) continue;
             const PageAttrs attrs = combine(inherited, entry);
             const std::uint64_t offset = index * span;
@@ -90,7 +91,7 @@ public:
             const std::uint64_t child = entry & PHYS_ADDR_MASK;
             if (std::find(on_path_.begin(), on_path_.end(), child) != on_path_.end())
                 out_.loops.push_back(fmt::format("{} entry {} of table {:#x} points back at table {:#x} (loop)",
-                                                    level_name(level), index, table, child));
+                                                 level_name(level), index, table, child));
             for (Mapping sub : walk(child, level - 1, attrs)) {
                 if (runs.size() >= MAX_MAPPINGS) break;
                 sub.virt += offset;
@@ -132,8 +133,8 @@ private:
 }  // namespace
 
 bool PageAttrs::operator==(const PageAttrs& o) const {
-    return writable == o.writable && user == o.user && no_execute == o.no_execute &&
-           write_through == o.write_through && cache_disable == o.cache_disable && global == o.global;
+    return writable == o.writable && user == o.user && no_execute == o.no_execute && write_through == o.write_through &&
+           cache_disable == o.cache_disable && global == o.global;
 }
 
 std::string PageAttrs::describe() const {
@@ -186,8 +187,7 @@ std::optional<std::uint64_t> first_unmapped(const std::vector<Mapping>& mappings
         const auto holder = std::find_if(mappings.begin(), mappings.end(), [&](const Mapping& m) {
             return m.virt <= cursor && cursor - m.virt < m.size;
         });
-        if (holder == mappings.end() || holder->phys + (cursor - holder->virt) != phys + (cursor - virt))
-            return cursor;
+        if (holder == mappings.end() || holder->phys + (cursor - holder->virt) != phys + (cursor - virt)) return cursor;
         cursor = holder->virt + holder->size;
         if (cursor == 0) return std::nullopt;  // run reaches the top of the address space
     } while (cursor < end || end == 0);

@@ -29,7 +29,7 @@ struct PageAttrs {
 };
 
 struct Mapping {
-    std::uint64_t virt = 0;       // canonical (sign-extended) virtual address
+    std::uint64_t virt = 0;  // canonical (sign-extended) virtual address
     std::uint64_t phys = 0;
     std::uint64_t size = 0;       // bytes covered by the run
     std::uint64_t page_size = 0;  // 4 KiB, 2 MiB or 1 GiB

@@ -35,7 +35,8 @@ void RangeSet::remove(std::uint64_t start, std::uint64_t end) {
 bool RangeSet::contains(std::uint64_t start, std::uint64_t len) const {
     if (len == 0) return true;
     if (start + len < start) return false;
-    return std::any_of(ranges_.begin(), ranges_.end(), [&](const Range& r) { return r.start <= start && start + len <= r.end; });
+    return std::any_of(ranges_.begin(), ranges_.end(),
+                       [&](const Range& r) { return r.start <= start && start + len <= r.end; });
 }
 
 }  // namespace bzcheck

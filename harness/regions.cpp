@@ -64,8 +64,8 @@ const std::vector<Region>& layout_5level() {
             {0xffdf000000000000, 0xfffffbffffffffff, K::other, "KASAN shadow memory"},
         };
         const auto& common = layout_4level();
-        const auto shared = std::find_if(common.begin(), common.end(),
-                                         [](const Region& r) { return r.start == 0xfffffc0000000000; });
+        const auto shared =
+            std::find_if(common.begin(), common.end(), [](const Region& r) { return r.start == 0xfffffc0000000000; });
         t.insert(t.end(), shared, common.end());
         return t;
     }();
@@ -75,7 +75,8 @@ const std::vector<Region>& layout_5level() {
 const std::vector<Region>& layout_for(int levels) { return levels == 5 ? layout_5level() : layout_4level(); }
 
 bool LayoutReport::failed() const {
-    return std::any_of(findings.begin(), findings.end(), [](const LayoutFinding& f) { return f.severity == Severity::fail; });
+    return std::any_of(findings.begin(), findings.end(),
+                       [](const LayoutFinding& f) { return f.severity == Severity::fail; });
 }
 
 namespace {
@@ -119,14 +120,15 @@ void check_mapping(const Mapping& m, const std::vector<Region>& table, std::uint
                                                {from, phys_from}});
                 break;
             case K::user:
-            case K::other: break;
+            case K::other:
+                break;
         }
     }
     if (m.attrs.writable && !m.attrs.no_execute)
-        report.findings.push_back({Severity::warning,
-                                   fmt::format("mapping {:#018x}-{:#018x} is writable and executable", m.virt,
-                                               last_byte(m)),
-                                   {m.virt, m.phys}});
+        report.findings.push_back(
+            {Severity::warning,
+             fmt::format("mapping {:#018x}-{:#018x} is writable and executable", m.virt, last_byte(m)),
+             {m.virt, m.phys}});
 }
 
 // One required map: [virt, virt+len) must translate to [phys, phys+len).

@@ -16,9 +16,12 @@ nlohmann::json hex_list(const std::vector<std::uint64_t>& values) {
 
 const char* severity_name(Severity severity) {
     switch (severity) {
-        case Severity::fail: return "FAIL";
-        case Severity::warning: return "WARNING";
-        case Severity::ok: break;
+        case Severity::fail:
+            return "FAIL";
+        case Severity::warning:
+            return "WARNING";
+        case Severity::ok:
+            break;
     }
     return "OK";
 }
@@ -49,20 +52,26 @@ std::string verify_text(const VerifySummary& summary, const std::vector<RuleResu
         std::vector<std::string> addresses;
         for (std::uint64_t a : r.addresses) addresses.push_back(hex(a));
         out += fmt::format("{} {:<4} {:<24} {} [{}: {}]\n", r.id, status_name(r.status),
-                           addresses.empty() ? "-" : fmt::format("{}", fmt::join(addresses, ",")), r.message, r.document,
-                           r.citation);
+                           addresses.empty() ? "-" : fmt::format("{}", fmt::join(addresses, ",")), r.message,
+                           r.document, r.citation);
     }
-    const auto count = [&](Status s) { return std::count_if(results.begin(), results.end(), [&](const RuleResult& r) { return r.status == s; }); };
-    out += fmt::format("{}: {} passed, {} failed, {} not applicable\n", any_failed(results) ? "FAIL" : "PASS", count(Status::pass),
-                       count(Status::fail), count(Status::not_applicable));
+    const auto count = [&](Status s) {
+        return std::count_if(results.begin(), results.end(), [&](const RuleResult& r) { return r.status == s; });
+    };
+    out += fmt::format("{}: {} passed, {} failed, {} not applicable\n", any_failed(results) ? "FAIL" : "PASS",
+                       count(Status::pass), count(Status::fail), count(Status::not_applicable));
     return out;
 }
 
 nlohmann::json verify_json(const VerifySummary& summary, const std::vector<RuleResult>& results) {
     nlohmann::json rules = nlohmann::json::array();
     for (const RuleResult& r : results)
-        rules.push_back({{"id", r.id}, {"status", status_name(r.status)}, {"addresses", hex_list(r.addresses)},
-                         {"message", r.message}, {"citation", r.citation}, {"document", r.document}});
+        rules.push_back({{"id", r.id},
+                         {"status", status_name(r.status)},
+                         {"addresses", hex_list(r.addresses)},
+                         {"message", r.message},
+                         {"citation", r.citation},
+                         {"document", r.document}});
     return {{"command", "verify"},
             {"snapshot", summary.snapshot},
             {"handoff", static_cast<int>(summary.kind)},
@@ -84,14 +93,15 @@ std::string layout_text(const LayoutReport& report) {
                 out += fmt::format("---[ {} ]---\n", current ? current->name : "?");
             }
             const Mapping& m = e.mapping;
-            out += fmt::format("{:#018x}-{:#018x} {:>6} {:>3} {} -> {:#x}\n", m.virt, m.virt + m.size, human_size(m.size),
-                               human_size(m.page_size), m.attrs.describe(), m.phys);
+            out += fmt::format("{:#018x}-{:#018x} {:>6} {:>3} {} -> {:#x}\n", m.virt, m.virt + m.size,
+                               human_size(m.size), human_size(m.page_size), m.attrs.describe(), m.phys);
         }
     }
     for (const LayoutFinding& f : report.findings) out += fmt::format("{}: {}\n", severity_name(f.severity), f.message);
     const auto warnings = std::count_if(report.findings.begin(), report.findings.end(),
                                         [](const LayoutFinding& f) { return f.severity == Severity::warning; });
-    out += fmt::format("{}: {} runs, {} warnings\n", report.failed() ? "FAIL" : "PASS", report.entries.size(), warnings);
+    out +=
+        fmt::format("{}: {} runs, {} warnings\n", report.failed() ? "FAIL" : "PASS", report.entries.size(), warnings);
     return out;
 }
 
@@ -113,7 +123,8 @@ nlohmann::json layout_json(const LayoutReport& report) {
     }
     nlohmann::json findings = nlohmann::json::array();
     for (const LayoutFinding& f : report.findings)
-        findings.push_back({{"severity", severity_name(f.severity)}, {"message", f.message}, {"addresses", hex_list(f.addresses)}});
+        findings.push_back(
+            {{"severity", severity_name(f.severity)}, {"message", f.message}, {"addresses", hex_list(f.addresses)}});
     return {{"command", "layout"},
             {"paging", report.paging},
             {"levels", report.paging ? report.levels : 0},

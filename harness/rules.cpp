@@ -19,7 +19,7 @@ namespace {
 
 // --- constants of the boot protocol that the includes do not carry ---------------
 constexpr std::uint64_t FOUR_GIB = 0x100000000ull;
-constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;      // X..X+0x10000: setup, heap and stack
+constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;  // X..X+0x10000: setup, heap and stack
 constexpr std::uint64_t PARAGRAPH = 16;
 constexpr std::uint64_t INITRD_ALIGN = PAGE_4K;  // "page aligned"
 constexpr std::uint32_t FLAT_LIMIT = 0xffffffff;
@@ -32,19 +32,19 @@ constexpr std::uint32_t EFI64_LOADER_SIGNATURE = 0x34364C45;  // "EL64"
 constexpr char RSDP_SIGNATURE[] = "RSD PTR ";
 constexpr std::uint64_t RSDP_SIGNATURE_SIZE = 8;
 constexpr std::uint64_t RSDP_V1_SIZE = 20;
-constexpr std::uint64_t RSDP_REVISION = 15;       // u8
-constexpr std::uint64_t RSDP_LENGTH = 20;         // u32, revision >= 2
+constexpr std::uint64_t RSDP_REVISION = 15;  // u8
+constexpr std::uint64_t RSDP_LENGTH = 20;    // u32, revision >= 2
 constexpr std::uint64_t RSDP_V2_SIZE = 36;
-constexpr std::uint64_t RSDP_MAX_SIZE = 0x1000;   // a sanity bound on the length field
+constexpr std::uint64_t RSDP_MAX_SIZE = 0x1000;  // a sanity bound on the length field
 constexpr std::uint8_t RSDP_FIRST_EXTENDED_REVISION = 2;
 
 // Setup-header fields a boot loader writes or may modify (boot.rst "Details of
 // Header Fields": write, modify, or optional write).
 constexpr bzboot::Field LOADER_FIELDS[] = {
-    bp::HDR_ROOT_FLAGS,      bp::HDR_VID_MODE,        bp::HDR_ROOT_DEV,        bp::HDR_REALMODE_SWTCH,
-    bp::HDR_TYPE_OF_LOADER,  bp::HDR_LOADFLAGS,       bp::HDR_SETUP_MOVE_SIZE, bp::HDR_CODE32_START,
-    bp::HDR_RAMDISK_IMAGE,   bp::HDR_RAMDISK_SIZE,    bp::HDR_HEAP_END_PTR,    bp::HDR_EXT_LOADER_VER,
-    bp::HDR_EXT_LOADER_TYPE, bp::HDR_CMD_LINE_PTR,    bp::HDR_KERNEL_ALIGNMENT, bp::HDR_HARDWARE_SUBARCH,
+    bp::HDR_ROOT_FLAGS,      bp::HDR_VID_MODE,     bp::HDR_ROOT_DEV,         bp::HDR_REALMODE_SWTCH,
+    bp::HDR_TYPE_OF_LOADER,  bp::HDR_LOADFLAGS,    bp::HDR_SETUP_MOVE_SIZE,  bp::HDR_CODE32_START,
+    bp::HDR_RAMDISK_IMAGE,   bp::HDR_RAMDISK_SIZE, bp::HDR_HEAP_END_PTR,     bp::HDR_EXT_LOADER_VER,
+    bp::HDR_EXT_LOADER_TYPE, bp::HDR_CMD_LINE_PTR, bp::HDR_KERNEL_ALIGNMENT, bp::HDR_HARDWARE_SUBARCH,
     bp::HDR_HW_SUBARCH_DATA, bp::HDR_SETUP_DATA,
 };
 bool loader_writes(std::uint64_t offset) {
@@ -60,7 +60,8 @@ Outcome fail(std::string message, std::vector<std::uint64_t> addresses = {}) {
 }
 Outcome not_applicable(std::string message) { return {Status::not_applicable, std::move(message), {}}; }
 Outcome no_header(const Handoff& h) {
-    return fail(fmt::format("no setup header (\"HdrS\") found at {:#x}+{:#x}", h.base, bp::HDR_HEADER.offset), {h.base});
+    return fail(fmt::format("no setup header (\"HdrS\") found at {:#x}+{:#x}", h.base, bp::HDR_HEADER.offset),
+                {h.base});
 }
 
 bool is16(const Handoff& h) { return h.kind == HandoffKind::real16; }
@@ -91,7 +92,8 @@ std::vector<Placed> placed_objects(const Handoff& h, bool with_page_tables) {
         objects.push_back({"setup+heap", h.base, std::max(h.in.kernel.setup_size, heap_end(h))});
     else
         objects.push_back({"boot_params", h.base, bp::BP_SIZE});
-    if (const auto cmdline = read_cmdline(h)) objects.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
+    if (const auto cmdline = read_cmdline(h))
+        objects.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
     objects.push_back({"kernel", h.load_address, kernel_payload_size(h)});
     if (h.initrd_size() > 0) objects.push_back({"initrd", h.initrd_address(), h.initrd_size()});
     if (with_page_tables && h.walk)
@@ -105,10 +107,12 @@ Outcome header_magic(const Handoff& h) {
     const auto version = h.field(bp::HDR_VERSION);
     const auto boot_flag = h.field(bp::HDR_BOOT_FLAG);
     if (boot_flag != bp::BOOT_FLAG_MAGIC)
-        return fail(fmt::format("boot_flag is {:#06x}, not {:#06x}", boot_flag, bp::BOOT_FLAG_MAGIC), {h.base + bp::HDR_BOOT_FLAG});
+        return fail(fmt::format("boot_flag is {:#06x}, not {:#06x}", boot_flag, bp::BOOT_FLAG_MAGIC),
+                    {h.base + bp::HDR_BOOT_FLAG});
     if (version < bp::PROTOCOL_MIN || version != h.in.kernel.version)
         return fail(fmt::format("version {:#06x}: the kernel file says {:#06x} (at least {:#06x} needed)", version,
-                                h.in.kernel.version, bp::PROTOCOL_MIN), {h.base + bp::HDR_VERSION});
+                                h.in.kernel.version, bp::PROTOCOL_MIN),
+                    {h.base + bp::HDR_VERSION});
     return pass(fmt::format("\"HdrS\" and boot flag present, protocol {}.{:02}", version >> 8, version & 0xff),
                 {h.base + bp::HDR_HEADER});
 }
@@ -121,21 +125,24 @@ Outcome setup_identical(const Handoff& h) {
     if (h.header.size() < end) return fail("setup lies partly outside RAM", {h.base});
     std::vector<std::uint64_t> differing;
     for (std::uint64_t offset = first; offset < end; ++offset)
-        if (!loader_writes(offset) && h.header[offset] != h.in.kernel.bytes[offset]) differing.push_back(h.base + offset);
+        if (!loader_writes(offset) && h.header[offset] != h.in.kernel.bytes[offset])
+            differing.push_back(h.base + offset);
     const char* what = is16(h) ? "real-mode setup" : "setup header in boot_params";
     if (!differing.empty())
-        return fail(fmt::format("{} bytes of the {} differ from the kernel file (first at {:#x})", differing.size(), what,
-                                differing.front()),
+        return fail(fmt::format("{} bytes of the {} differ from the kernel file (first at {:#x})", differing.size(),
+                                what, differing.front()),
                     {differing.front()});
-    return pass(fmt::format("{} [{:#x}, {:#x}) matches the file except loader fields", what, h.base + first, h.base + end),
-                {h.base + first, h.base + end});
+    return pass(
+        fmt::format("{} [{:#x}, {:#x}) matches the file except loader fields", what, h.base + first, h.base + end),
+        {h.base + first, h.base + end});
 }
 
 Outcome setup_base(const Handoff& h) {
     const std::uint64_t top = h.base + SETUP_SEGMENT_SIZE;
     if (h.base % PARAGRAPH != 0) return fail(fmt::format("X = {:#x} is not 16-byte aligned", h.base), {h.base});
     if (top > h.low_memory_top)
-        return fail(fmt::format("X+0x10000 = {:#x} lies above the top of low memory {:#x}", top, h.low_memory_top), {h.base, top});
+        return fail(fmt::format("X+0x10000 = {:#x} lies above the top of low memory {:#x}", top, h.low_memory_top),
+                    {h.base, top});
     return pass(fmt::format("X = {:#x}; X+0x10000 = {:#x} <= low memory top {:#x}", h.base, top, h.low_memory_top),
                 {h.base, top});
 }
@@ -145,8 +152,8 @@ Outcome heap(const Handoff& h) {
     const std::uint64_t end = heap_end(h);
     if (!can_use_heap) return pass("CAN_USE_HEAP is clear: heap_end_ptr is not used");
     if (end <= h.in.kernel.setup_size || end > SETUP_SEGMENT_SIZE)
-        return fail(fmt::format("CAN_USE_HEAP set but heap end X+{:#x} is not in (end of setup X+{:#x}, X+0x10000]", end,
-                                h.in.kernel.setup_size),
+        return fail(fmt::format("CAN_USE_HEAP set but heap end X+{:#x} is not in (end of setup X+{:#x}, X+0x10000]",
+                                end, h.in.kernel.setup_size),
                     {h.base + end});
     return pass(fmt::format("CAN_USE_HEAP set, heap X+{:#x}..X+{:#x}", h.in.kernel.setup_size, end),
                 {h.base + h.in.kernel.setup_size, h.base + end});
@@ -157,18 +164,21 @@ Outcome cmdline_placement(const Handoff& h) {
     if (ptr == 0) return fail("cmd_line_ptr is 0");
     const auto cmdline = read_cmdline(h);
     if (!cmdline)
-        return fail(fmt::format("no NUL within cmdline_size+1 = {} bytes of {:#x} (or not in RAM)", cmdline_limit(h) + 1, ptr), {ptr});
+        return fail(
+            fmt::format("no NUL within cmdline_size+1 = {} bytes of {:#x} (or not in RAM)", cmdline_limit(h) + 1, ptr),
+            {ptr});
     const std::uint64_t end = ptr + cmdline->size() + 1;
     if (is16(h)) {
         const std::uint64_t low = h.base + heap_end(h);
         if (ptr < low || end > LOW_MEMORY_LIMIT)
-            return fail(fmt::format("command line [{:#x}, {:#x}) is not between the heap end {:#x} and 0xA0000", ptr, end, low),
-                        {ptr, end});
+            return fail(
+                fmt::format("command line [{:#x}, {:#x}) is not between the heap end {:#x} and 0xA0000", ptr, end, low),
+                {ptr, end});
     } else if (end > FOUR_GIB && h.field(bp::BP_EXT_CMD_LINE_PTR) == 0) {
         return fail(fmt::format("command line [{:#x}, {:#x}) is not below 4 GiB", ptr, end), {ptr, end});
     }
-    return pass(fmt::format("command line [{:#x}, {:#x}), {} of at most {} bytes, NUL-terminated", ptr, end, cmdline->size(),
-                            cmdline_limit(h)),
+    return pass(fmt::format("command line [{:#x}, {:#x}), {} of at most {} bytes, NUL-terminated", ptr, end,
+                            cmdline->size(), cmdline_limit(h)),
                 {ptr, end});
 }
 
@@ -176,7 +186,8 @@ Outcome cmdline_content(const Handoff& h) {
     const auto cmdline = read_cmdline(h);
     if (!cmdline) return fail("no readable command line", {h.cmdline_address()});
     if (*cmdline != *h.in.cmdline)
-        return fail(fmt::format("command line is \"{}\", expected \"{}\"", *cmdline, *h.in.cmdline), {h.cmdline_address()});
+        return fail(fmt::format("command line is \"{}\", expected \"{}\"", *cmdline, *h.in.cmdline),
+                    {h.cmdline_address()});
     return pass(fmt::format("command line is \"{}\"", *cmdline), {h.cmdline_address()});
 }
 
@@ -189,15 +200,20 @@ Outcome loader_type(const Handoff& h) {
 Outcome kernel_identical(const Handoff& h) {
     const std::uint64_t size = kernel_payload_size(h);
     const auto ram = h.snap.read_phys(h.load_address, size);
-    if (!ram) return fail(fmt::format("[{:#x}, {:#x}) is not all RAM", h.load_address, h.load_address + size), {h.load_address});
+    if (!ram)
+        return fail(fmt::format("[{:#x}, {:#x}) is not all RAM", h.load_address, h.load_address + size),
+                    {h.load_address});
     const auto& file = h.in.kernel.bytes;
-    const auto mismatch = std::mismatch(ram->begin(), ram->end(), file.begin() + static_cast<std::ptrdiff_t>(h.in.kernel.setup_size));
+    const auto mismatch =
+        std::mismatch(ram->begin(), ram->end(), file.begin() + static_cast<std::ptrdiff_t>(h.in.kernel.setup_size));
     if (mismatch.first != ram->end()) {
         const std::uint64_t at = h.load_address + static_cast<std::uint64_t>(mismatch.first - ram->begin());
-        return fail(fmt::format("protected-mode kernel at {:#x} differs from the file at {:#x}", h.load_address, at), {h.load_address, at});
+        return fail(fmt::format("protected-mode kernel at {:#x} differs from the file at {:#x}", h.load_address, at),
+                    {h.load_address, at});
     }
-    return pass(fmt::format("protected-mode kernel [{:#x}, {:#x}) matches the file", h.load_address, h.load_address + size),
-                {h.load_address, h.load_address + size});
+    return pass(
+        fmt::format("protected-mode kernel [{:#x}, {:#x}) matches the file", h.load_address, h.load_address + size),
+        {h.load_address, h.load_address + size});
 }
 
 Outcome initrd_identical(const Handoff& h) {
@@ -210,11 +226,13 @@ Outcome initrd_identical(const Handoff& h) {
     if (!h.in.initrd) return not_applicable("no --initrd given");
     const auto& file = *h.in.initrd;
     if (h.initrd_size() != file.size())
-        return fail(fmt::format("ramdisk_size is {:#x}, the file has {:#x} bytes", h.initrd_size(), file.size()), {addr});
+        return fail(fmt::format("ramdisk_size is {:#x}, the file has {:#x} bytes", h.initrd_size(), file.size()),
+                    {addr});
     const auto ram = h.snap.read_phys(addr, file.size());
     if (!ram) return fail(fmt::format("initrd [{:#x}, {:#x}) is not all RAM", addr, addr + file.size()), {addr});
     if (*ram != file) return fail(fmt::format("initrd at {:#x} differs from the file", addr), {addr});
-    return pass(fmt::format("initrd [{:#x}, {:#x}) matches the file", addr, addr + file.size()), {addr, addr + file.size()});
+    return pass(fmt::format("initrd [{:#x}, {:#x}) matches the file", addr, addr + file.size()),
+                {addr, addr + file.size()});
 }
 
 Outcome initrd_aligned(const Handoff& h) {
@@ -226,7 +244,8 @@ Outcome initrd_aligned(const Handoff& h) {
 Outcome initrd_usable(const Handoff& h) {
     const std::uint64_t addr = h.initrd_address(), size = h.initrd_size();
     if (!h.usable_ram.contains(addr, size))
-        return fail(fmt::format("initrd [{:#x}, {:#x}) is not all in usable RAM", addr, addr + size), {addr, addr + size});
+        return fail(fmt::format("initrd [{:#x}, {:#x}) is not all in usable RAM", addr, addr + size),
+                    {addr, addr + size});
     return pass(fmt::format("initrd [{:#x}, {:#x}) lies in usable RAM", addr, addr + size), {addr, addr + size});
 }
 
@@ -243,8 +262,8 @@ Outcome initrd_outside_decompression(const Handoff& h) {
     const std::uint64_t init_size = h.in.kernel.init_size;
     for (const std::uint64_t start : {h.load_address, h.in.kernel.pref_address}) {
         if (overlaps(addr, size, start, init_size))
-            return fail(fmt::format("initrd [{:#x}, {:#x}) overlaps the decompression window [{:#x}, {:#x})", addr, addr + size,
-                                    start, start + init_size),
+            return fail(fmt::format("initrd [{:#x}, {:#x}) overlaps the decompression window [{:#x}, {:#x})", addr,
+                                    addr + size, start, start + init_size),
                         {addr, start});
     }
     return pass(fmt::format("initrd clear of [{:#x}, +{:#x}) and [{:#x}, +{:#x})", h.load_address, init_size,
@@ -257,9 +276,9 @@ Outcome no_overlaps(const Handoff& h) {
     for (std::size_t i = 0; i < objects.size(); ++i)
         for (std::size_t j = i + 1; j < objects.size(); ++j)
             if (overlaps(objects[i].start, objects[i].size, objects[j].start, objects[j].size))
-                return fail(fmt::format("{} [{:#x}, {:#x}) overlaps {} [{:#x}, {:#x})", objects[i].name, objects[i].start,
-                                        objects[i].start + objects[i].size, objects[j].name, objects[j].start,
-                                        objects[j].start + objects[j].size),
+                return fail(fmt::format("{} [{:#x}, {:#x}) overlaps {} [{:#x}, {:#x})", objects[i].name,
+                                        objects[i].start, objects[i].start + objects[i].size, objects[j].name,
+                                        objects[j].start, objects[j].start + objects[j].size),
                             {objects[i].start, objects[j].start});
     return pass(fmt::format("{} placed objects, no two overlap", objects.size()));
 }
@@ -273,23 +292,30 @@ Outcome segments(const Handoff& h) {
         const std::uint64_t seg = h.base >> 4;
         const std::uint64_t entry_cs = seg + (bp::SETUP_ENTRY_OFFSET >> 4);
         if (cpu.cs.selector != entry_cs || (cpu.rip & 0xffff) != 0)
-            wrong.push_back(fmt::format("CS:IP is {:04x}:{:04x}, expected {:04x}:0000", cpu.cs.selector, cpu.rip & 0xffff, entry_cs));
+            wrong.push_back(fmt::format("CS:IP is {:04x}:{:04x}, expected {:04x}:0000", cpu.cs.selector,
+                                        cpu.rip & 0xffff, entry_cs));
         for (auto [name, reg] : {std::pair{"DS", &cpu.ds}, {"ES", &cpu.es}, {"SS", &cpu.ss}})
-            if (reg->selector != seg) wrong.push_back(fmt::format("{} = {:#x}, expected X>>4 = {:#x}", name, reg->selector, seg));
+            if (reg->selector != seg)
+                wrong.push_back(fmt::format("{} = {:#x}, expected X>>4 = {:#x}", name, reg->selector, seg));
     } else {
-        if (cpu.cs.selector != bp::BOOT_CS) wrong.push_back(fmt::format("CS = {:#x}, expected {:#x}", cpu.cs.selector, bp::BOOT_CS));
+        if (cpu.cs.selector != bp::BOOT_CS)
+            wrong.push_back(fmt::format("CS = {:#x}, expected {:#x}", cpu.cs.selector, bp::BOOT_CS));
         if (!(cpu.cs.flags & SEG_CODE) || !(cpu.cs.flags & SEG_READ_WRITE)) wrong.push_back("CS is not execute/read");
         if (is64(h) && !(cpu.cs.flags & SEG_LONG)) wrong.push_back("CS is not a 64-bit (L) segment");
         if (!is64(h) && (!(cpu.cs.flags & SEG_DB) || !flat(cpu.cs))) wrong.push_back("CS is not a flat 32-bit segment");
         for (auto [name, reg] : {std::pair{"DS", &cpu.ds}, {"ES", &cpu.es}, {"SS", &cpu.ss}}) {
-            if (reg->selector != bp::BOOT_DS) wrong.push_back(fmt::format("{} = {:#x}, expected {:#x}", name, reg->selector, bp::BOOT_DS));
-            if ((reg->flags & SEG_CODE) || !(reg->flags & SEG_READ_WRITE)) wrong.push_back(fmt::format("{} is not read/write data", name));
+            if (reg->selector != bp::BOOT_DS)
+                wrong.push_back(fmt::format("{} = {:#x}, expected {:#x}", name, reg->selector, bp::BOOT_DS));
+            if ((reg->flags & SEG_CODE) || !(reg->flags & SEG_READ_WRITE))
+                wrong.push_back(fmt::format("{} is not read/write data", name));
             if (!is64(h) && !flat(*reg)) wrong.push_back(fmt::format("{} is not 4 GiB flat", name));
         }
     }
-    if (!wrong.empty()) return fail(fmt::format("{} hand-off: {}", handoff_name(h.kind), fmt::join(wrong, "; ")), {cpu.cs.base + cpu.rip});
-    return pass(fmt::format("{} hand-off: CS={:#x} DS={:#x} ES={:#x} SS={:#x}, entry {:#x}", handoff_name(h.kind), cpu.cs.selector,
-                            cpu.ds.selector, cpu.es.selector, cpu.ss.selector, cpu.cs.base + cpu.rip),
+    if (!wrong.empty())
+        return fail(fmt::format("{} hand-off: {}", handoff_name(h.kind), fmt::join(wrong, "; ")),
+                    {cpu.cs.base + cpu.rip});
+    return pass(fmt::format("{} hand-off: CS={:#x} DS={:#x} ES={:#x} SS={:#x}, entry {:#x}", handoff_name(h.kind),
+                            cpu.cs.selector, cpu.ds.selector, cpu.es.selector, cpu.ss.selector, cpu.cs.base + cpu.rip),
                 {cpu.cs.base + cpu.rip});
 }
 
@@ -301,13 +327,15 @@ Outcome registers(const Handoff& h) {
         const bool can_use_heap = h.field(bp::HDR_LOADFLAGS) & bp::CAN_USE_HEAP;
         const std::uint64_t top = can_use_heap ? heap_end(h) : SETUP_SEGMENT_SIZE;
         if (cpu.ss.base != h.base || sp <= h.in.kernel.setup_size || sp > top)
-            return fail(fmt::format("SS:SP = {:04x}:{:04x} is not inside the heap/stack area X+{:#x}..X+{:#x}", cpu.ss.selector,
-                                    cpu.rsp & 0xffff, h.in.kernel.setup_size, top),
+            return fail(fmt::format("SS:SP = {:04x}:{:04x} is not inside the heap/stack area X+{:#x}..X+{:#x}",
+                                    cpu.ss.selector, cpu.rsp & 0xffff, h.in.kernel.setup_size, top),
                         {cpu.ss.base + (cpu.rsp & 0xffff)});
-        return pass(fmt::format("SP = {:#x} inside the heap/stack area X+{:#x}..X+{:#x}", cpu.rsp & 0xffff, h.in.kernel.setup_size, top),
+        return pass(fmt::format("SP = {:#x} inside the heap/stack area X+{:#x}..X+{:#x}", cpu.rsp & 0xffff,
+                                h.in.kernel.setup_size, top),
                     {h.base + sp});
     }
-    if (!h.header_found) return fail(fmt::format("{} does not point at a boot_params with \"HdrS\"", is64(h) ? "RSI" : "ESI"), {h.base});
+    if (!h.header_found)
+        return fail(fmt::format("{} does not point at a boot_params with \"HdrS\"", is64(h) ? "RSI" : "ESI"), {h.base});
     if (!is64(h)) {
         std::vector<std::string> nonzero;
         for (auto [name, value] : {std::pair{"EBP", cpu.rbp}, {"EDI", cpu.rdi}, {"EBX", cpu.rbx}})
@@ -333,28 +361,33 @@ Outcome cpu_mode(const Handoff& h) {
         case HandoffKind::long64:
             if (!(cpu.efer & EFER_LMA) || !(cpu.cr0 & CR0_PG)) wrong.push_back("not in 64-bit mode with paging");
             break;
-        case HandoffKind::unknown: wrong.push_back("unknown hand-off kind"); break;
+        case HandoffKind::unknown:
+            wrong.push_back("unknown hand-off kind");
+            break;
     }
     if (!wrong.empty()) return fail(fmt::format("{}", fmt::join(wrong, "; ")));
-    return pass(fmt::format("{} mode as required, interrupts disabled (CR0 {:#x}, EFER {:#x}, RFLAGS {:#x})", handoff_name(h.kind),
-                            cpu.cr0, cpu.efer, cpu.rflags));
+    return pass(fmt::format("{} mode as required, interrupts disabled (CR0 {:#x}, EFER {:#x}, RFLAGS {:#x})",
+                            handoff_name(h.kind), cpu.cr0, cpu.efer, cpu.rflags));
 }
 
 Outcome sentinel(const Handoff& h) {
     const auto value = h.field(bp::BP_SENTINEL);
-    if (value != 0) return fail(fmt::format("sentinel is {:#x}: boot_params was not zeroed before the header was copied", value),
-                                {h.base + bp::BP_SENTINEL});
+    if (value != 0)
+        return fail(fmt::format("sentinel is {:#x}: boot_params was not zeroed before the header was copied", value),
+                    {h.base + bp::BP_SENTINEL});
     return pass("sentinel is 0", {h.base + bp::BP_SENTINEL});
 }
 
 Outcome e820_valid(const Handoff& h) {
     const auto count = h.field(bp::BP_E820_ENTRIES);
-    if (count > bp::E820_MAX_ENTRIES_ZP) return fail(fmt::format("e820_entries = {} > {}", count, bp::E820_MAX_ENTRIES_ZP));
+    if (count > bp::E820_MAX_ENTRIES_ZP)
+        return fail(fmt::format("e820_entries = {} > {}", count, bp::E820_MAX_ENTRIES_ZP));
     const auto entries = h.e820_entries();
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const auto& e = entries[i];
         if (e.size == 0 || e.addr + e.size < e.addr || e.type == 0)
-            return fail(fmt::format("entry {} [{:#x}, +{:#x}) type {} is invalid", i, e.addr, e.size, e.type), {e.addr});
+            return fail(fmt::format("entry {} [{:#x}, +{:#x}) type {} is invalid", i, e.addr, e.size, e.type),
+                        {e.addr});
         if (i > 0 && e.addr < entries[i - 1].addr + entries[i - 1].size)
             return fail(fmt::format("entry {} at {:#x} is unsorted or overlaps entry {}", i, e.addr, i - 1), {e.addr});
     }
@@ -366,7 +399,8 @@ Outcome e820_consistent(const Handoff& h) {
     for (const auto& range : h.snap.ram) dumped.add(range.phys, range.end());
     for (const auto& e : h.e820_entries())
         if (e.type == bp::E820_TYPE_RAM && !dumped.contains(e.addr, e.size))
-            return fail(fmt::format("E820 RAM [{:#x}, {:#x}) is not RAM in the snapshot", e.addr, e.addr + e.size), {e.addr});
+            return fail(fmt::format("E820 RAM [{:#x}, {:#x}) is not RAM in the snapshot", e.addr, e.addr + e.size),
+                        {e.addr});
     return pass("every E820 RAM entry is RAM in the snapshot");
 }
 
@@ -376,12 +410,15 @@ Outcome identity_map(const Handoff& h) {
     std::vector<Placed> needed = {{"kernel [load, +init_size)", h.load_address, init_size},
                                   {"[pref_address, +init_size)", h.in.kernel.pref_address, init_size},
                                   {"zero page", h.base, bp::BP_SIZE}};
-    if (const auto cmdline = read_cmdline(h)) needed.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
+    if (const auto cmdline = read_cmdline(h))
+        needed.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
     for (const auto& range : needed)
         if (!identity_mapped(h.walk->mappings, range.start, range.size))
-            return fail(fmt::format("{} [{:#x}, {:#x}) is not identity mapped", range.name, range.start, range.start + range.size),
+            return fail(fmt::format("{} [{:#x}, {:#x}) is not identity mapped", range.name, range.start,
+                                    range.start + range.size),
                         {range.start});
-    return pass(fmt::format("identity map covers kernel, pref_address window, zero page and command line ({} levels)", h.walk->levels),
+    return pass(fmt::format("identity map covers kernel, pref_address window, zero page and command line ({} levels)",
+                            h.walk->levels),
                 {h.load_address, h.in.kernel.pref_address, h.base});
 }
 
@@ -393,7 +430,8 @@ std::uint64_t trampoline_address(const Handoff& h) {
         ebda_start = h.bda_ebda;
         bios_start = h.bda_base_memory;
     }
-    if (bios_start < bp::TRAMPOLINE_BIOS_START_MIN || bios_start > bp::TRAMPOLINE_BIOS_START_MAX) bios_start = bp::TRAMPOLINE_BIOS_START_MAX;
+    if (bios_start < bp::TRAMPOLINE_BIOS_START_MIN || bios_start > bp::TRAMPOLINE_BIOS_START_MAX)
+        bios_start = bp::TRAMPOLINE_BIOS_START_MAX;
     if (ebda_start > bp::TRAMPOLINE_BIOS_START_MIN && ebda_start < bios_start) bios_start = ebda_start;
     bios_start &= ~(PAGE_4K - 1);
     const auto entries = h.e820_entries();
@@ -414,10 +452,13 @@ Outcome trampoline(const Handoff& h) {
     const std::uint64_t at = trampoline_address(h);
     for (const auto& object : placed_objects(h, true))
         if (overlaps(object.start, object.size, at, bp::TRAMPOLINE_RESERVE))
-            return fail(fmt::format("{} [{:#x}, {:#x}) lies in the decompressor's trampoline [{:#x}, {:#x})", object.name, object.start,
-                                    object.start + object.size, at, at + bp::TRAMPOLINE_RESERVE),
-                        {object.start, at});
-    return pass(fmt::format("trampoline area [{:#x}, {:#x}) holds nothing of the loader's", at, at + bp::TRAMPOLINE_RESERVE), {at});
+            return fail(
+                fmt::format("{} [{:#x}, {:#x}) lies in the decompressor's trampoline [{:#x}, {:#x})", object.name,
+                            object.start, object.start + object.size, at, at + bp::TRAMPOLINE_RESERVE),
+                {object.start, at});
+    return pass(
+        fmt::format("trampoline area [{:#x}, {:#x}) holds nothing of the loader's", at, at + bp::TRAMPOLINE_RESERVE),
+        {at});
 }
 
 // zero-page.rst: acpi_rsdp_addr. Set, it must lead the kernel to the RSDP: the
@@ -437,9 +478,12 @@ Outcome acpi_rsdp(const Handoff& h) {
     const std::uint8_t revision = (*v1)[RSDP_REVISION];
     if (revision >= RSDP_FIRST_EXTENDED_REVISION) {
         const std::uint64_t length = h.snap.u32(at + RSDP_LENGTH).value_or(0);
-        const auto whole = length >= RSDP_V2_SIZE && length <= RSDP_MAX_SIZE ? h.snap.read_phys(at, length) : std::nullopt;
+        const auto whole =
+            length >= RSDP_V2_SIZE && length <= RSDP_MAX_SIZE ? h.snap.read_phys(at, length) : std::nullopt;
         if (!whole || !checksum_ok(*whole))
-            return fail(fmt::format("RSDP at {:#x}, revision {}: length {} or extended checksum wrong", at, revision, length), {at});
+            return fail(
+                fmt::format("RSDP at {:#x}, revision {}: length {} or extended checksum wrong", at, revision, length),
+                {at});
     }
     return pass(fmt::format("acpi_rsdp_addr {:#x}: RSDP revision {}, checksums valid", at, revision), {at});
 }
@@ -447,7 +491,9 @@ Outcome acpi_rsdp(const Handoff& h) {
 // --- the table -------------------------------------------------------------------
 
 constexpr AppliesTo all(unsigned needs = 0) { return {ALL_KINDS, "", needs}; }
-constexpr AppliesTo only(unsigned kinds, const char* otherwise, unsigned needs = 0) { return {kinds, otherwise, needs}; }
+constexpr AppliesTo only(unsigned kinds, const char* otherwise, unsigned needs = 0) {
+    return {kinds, otherwise, needs};
+}
 constexpr unsigned HEADER = NEEDS_HEADER, CMDLINE = NEEDS_CMDLINE, INITRD = NEEDS_INITRD, E820 = NEEDS_E820;
 constexpr const char* BOOT_RST = "boot.rst";
 constexpr const char* ZERO_PAGE_RST = "zero-page.rst";
@@ -455,39 +501,44 @@ constexpr const char* ZERO_PAGE_RST = "zero-page.rst";
 // id, name, applies to, the statement checked, its document, the function.
 const std::vector<Rule> RULES = {
     {"R01", "header-magic", all(HEADER),
-     "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", BOOT_RST, header_magic},
+     "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", BOOT_RST,
+     header_magic},
     {"R02", "setup-unmodified", all(HEADER),
-     "The real-mode kernel (boot sector + setup) is loaded unmodified; the loader writes only the fields marked write/modify",
+     "The real-mode kernel (boot sector + setup) is loaded unmodified; the loader writes only the fields marked "
+     "write/modify",
      BOOT_RST, setup_identical},
     {"R03", "setup-base", only(K16, "the real-mode setup is not used by a 32/64-bit hand-off"),
      "X as low as the loader permits, X+0x10000 below the top of low memory (16-byte aligned segment base)", BOOT_RST,
      setup_base},
     {"R04", "heap-end", only(K16, "the setup heap is used only by the 16-bit entry", HEADER),
-     "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", BOOT_RST, heap},
+     "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", BOOT_RST,
+     heap},
     {"R05", "cmdline-placement", all(HEADER),
-     "The command line is NUL-terminated, at most cmdline_size bytes; between the heap end and 0xA0000 (16-bit) or below 4 GiB",
+     "The command line is NUL-terminated, at most cmdline_size bytes; between the heap end and 0xA0000 (16-bit) or "
+     "below 4 GiB",
      BOOT_RST, cmdline_placement},
-    {"R06", "cmdline-content", all(CMDLINE | HEADER), "cmd_line_ptr: the kernel command line the loader was asked to pass",
-     BOOT_RST, cmdline_content},
-    {"R07", "loader-type", all(HEADER), "type_of_loader: obligatory; a loader without an assigned id writes 0xFF", BOOT_RST,
-     loader_type},
+    {"R06", "cmdline-content", all(CMDLINE | HEADER),
+     "cmd_line_ptr: the kernel command line the loader was asked to pass", BOOT_RST, cmdline_content},
+    {"R07", "loader-type", all(HEADER), "type_of_loader: obligatory; a loader without an assigned id writes 0xFF",
+     BOOT_RST, loader_type},
     {"R08", "kernel-identical", all(HEADER),
      "The protected-mode kernel is loaded at its load address (code32_start / the entry), byte-identical", BOOT_RST,
      kernel_identical},
     {"R09", "initrd-identical", all(HEADER), "ramdisk_image/ramdisk_size: the initial ramdisk as loaded", BOOT_RST,
      initrd_identical},
     {"R10", "initrd-aligned", all(HEADER | INITRD), "The initrd should be page aligned", BOOT_RST, initrd_aligned},
-    {"R11", "initrd-usable", all(HEADER | INITRD), "The initrd lies in memory the BIOS reports usable (E820 / base memory)",
-     BOOT_RST, initrd_usable},
+    {"R11", "initrd-usable", all(HEADER | INITRD),
+     "The initrd lies in memory the BIOS reports usable (E820 / base memory)", BOOT_RST, initrd_usable},
     {"R12", "initrd-below-max", all(HEADER | INITRD),
      "initrd_addr_max: the maximum address that may be occupied by the initial ramdisk", BOOT_RST, initrd_below_max},
     {"R13", "initrd-outside-decompression", all(HEADER | INITRD),
      "init_size: linear memory the kernel needs from its start address for decompression; keep the initrd out of it",
      BOOT_RST, initrd_outside_decompression},
-    {"R14", "no-overlaps", all(HEADER), "The setup/boot_params, command line, kernel, initrd and page tables do not overlap",
-     BOOT_RST, no_overlaps},
+    {"R14", "no-overlaps", all(HEADER),
+     "The setup/boot_params, command line, kernel, initrd and page tables do not overlap", BOOT_RST, no_overlaps},
     {"R15", "segments", all(),
-     "16-bit: CS = (X>>4)+0x20, IP = 0, DS = ES = SS = X>>4; 32/64-bit: CS = __BOOT_CS (0x10), DS = ES = SS = __BOOT_DS "
+     "16-bit: CS = (X>>4)+0x20, IP = 0, DS = ES = SS = X>>4; 32/64-bit: CS = __BOOT_CS (0x10), DS = ES = SS = "
+     "__BOOT_DS "
      "(0x18), 4G flat",
      BOOT_RST, segments},
     {"R16", "registers", all(),
@@ -506,18 +557,22 @@ const std::vector<Rule> RULES = {
      "64-bit: the range with init_size from the kernel's start, the zero page and the command line are identity mapped",
      BOOT_RST, identity_map},
     {"R22", "trampoline-clear", only(K32 | K64, "the 16-bit entry's E820 table is not known at the hand-off", HEADER),
-     "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)", BOOT_RST,
-     trampoline},
+     "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)",
+     BOOT_RST, trampoline},
     {"R23", "acpi-rsdp", only(K32 | K64, "the 16-bit entry builds boot_params itself", HEADER),
      "acpi_rsdp_addr: ACPI RSDP table address", ZERO_PAGE_RST, acpi_rsdp},
 };
 
 unsigned kind_bit(HandoffKind kind) {
     switch (kind) {
-        case HandoffKind::real16: return K16;
-        case HandoffKind::prot32: return K32;
-        case HandoffKind::long64: return K64;
-        case HandoffKind::unknown: break;
+        case HandoffKind::real16:
+            return K16;
+        case HandoffKind::prot32:
+            return K32;
+        case HandoffKind::long64:
+            return K64;
+        case HandoffKind::unknown:
+            break;
     }
     return 0;
 }
@@ -538,17 +593,20 @@ Outcome check(const Rule& rule, const Handoff& h) {
 
 RuleResult run(const Rule& rule, const Handoff& h) {
     Outcome outcome = check(rule, h);
-    return RuleResult{rule.id, outcome.status, std::move(outcome.addresses), std::move(outcome.message), rule.citation,
-                      rule.document};
+    return RuleResult{rule.id,       outcome.status, std::move(outcome.addresses), std::move(outcome.message),
+                      rule.citation, rule.document};
 }
 
 }  // namespace
 
 const char* status_name(Status status) {
     switch (status) {
-        case Status::pass: return "PASS";
-        case Status::fail: return "FAIL";
-        case Status::not_applicable: break;
+        case Status::pass:
+            return "PASS";
+        case Status::fail:
+            return "FAIL";
+        case Status::not_applicable:
+            break;
     }
     return "N/A";
 }

@@ -93,8 +93,9 @@ public:
     // Bytes [offset, offset+len), or SnapshotError naming `what` if they are not all in the file.
     std::vector<std::uint8_t> at(std::uint64_t offset, std::uint64_t len, const std::string& what) const {
         if (offset > size() || len > size() - offset)
-            throw SnapshotError(fmt::format("truncated: {} (bytes {:#x}+{:#x}) lies past the end of the file ({:#x} bytes)",
-                                            what, offset, len, size()));
+            throw SnapshotError(
+                fmt::format("truncated: {} (bytes {:#x}+{:#x}) lies past the end of the file ({:#x} bytes)", what,
+                            offset, len, size()));
         std::vector<std::uint8_t> out(len);
         if (len > 0) copy(offset, len, out.data());  // an empty vector's data() may be null: no memcpy
         return out;
@@ -168,12 +169,14 @@ CpuState parse_qemu_cpu_state(ByteView desc) {
     if (desc.size < QEMU_CPU_KERNEL_GS_BASE)
         throw SnapshotError(fmt::format("QEMU CPU-state note too short ({} bytes)", desc.size));
     constexpr const char* what = "QEMU CPU-state register";
-    const auto reg_at = [&](std::uint64_t offset) { return read_field(desc, Field{offset, QEMU_CPU_REG_WIDTH}, 0, what); };
+    const auto reg_at = [&](std::uint64_t offset) {
+        return read_field(desc, Field{offset, QEMU_CPU_REG_WIDTH}, 0, what);
+    };
     const std::uint64_t version = read_field(desc, QEMU_CPU_VERSION, 0, what);
     const std::uint64_t size = read_field(desc, QEMU_CPU_SIZE, 0, what);
     if (version != QEMU_CPU_STATE_VERSION)
-        throw SnapshotError(fmt::format("QEMU CPU-state note has version {}, expected {}", version,
-                                        QEMU_CPU_STATE_VERSION));
+        throw SnapshotError(
+            fmt::format("QEMU CPU-state note has version {}, expected {}", version, QEMU_CPU_STATE_VERSION));
     CpuState cpu;
     std::uint64_t offset = QEMU_CPU_REGS;
     for (std::uint64_t* reg : registers_of(cpu)) {
@@ -187,7 +190,8 @@ CpuState parse_qemu_cpu_state(ByteView desc) {
     }
     std::uint64_t* crs[] = {&cpu.cr0, &cpu.cr1, &cpu.cr2, &cpu.cr3, &cpu.cr4};
     for (std::uint64_t i = 0; i < QEMU_CPU_CR_COUNT; ++i) *crs[i] = reg_at(QEMU_CPU_CRS + i * QEMU_CPU_REG_WIDTH);
-    if (size >= QEMU_CPU_STATE_SIZE && desc.size >= QEMU_CPU_STATE_SIZE) cpu.kernel_gs_base = reg_at(QEMU_CPU_KERNEL_GS_BASE);
+    if (size >= QEMU_CPU_STATE_SIZE && desc.size >= QEMU_CPU_STATE_SIZE)
+        cpu.kernel_gs_base = reg_at(QEMU_CPU_KERNEL_GS_BASE);
     return cpu;
 }
 
@@ -215,14 +219,22 @@ void parse_bzcheck_note(ByteView desc, Snapshot& snap) {
     if (format == note.end() || *format != BZCHECK_NOTE_FORMAT)
         throw SnapshotError(fmt::format("BZCHECK note: unsupported format (expected {})", BZCHECK_NOTE_FORMAT));
     const auto handoff = note.find("handoff");
-    if (handoff == note.end() || !handoff->is_number_unsigned())
-        throw SnapshotError("BZCHECK note: handoff missing");
+    if (handoff == note.end() || !handoff->is_number_unsigned()) throw SnapshotError("BZCHECK note: handoff missing");
     switch (handoff->get<std::uint64_t>()) {
-        case 0: snap.handoff = HandoffKind::unknown; break;
-        case 16: snap.handoff = HandoffKind::real16; break;
-        case 32: snap.handoff = HandoffKind::prot32; break;
-        case 64: snap.handoff = HandoffKind::long64; break;
-        default: throw SnapshotError("BZCHECK note: handoff is not 0, 16, 32 or 64");
+        case 0:
+            snap.handoff = HandoffKind::unknown;
+            break;
+        case 16:
+            snap.handoff = HandoffKind::real16;
+            break;
+        case 32:
+            snap.handoff = HandoffKind::prot32;
+            break;
+        case 64:
+            snap.handoff = HandoffKind::long64;
+            break;
+        default:
+            throw SnapshotError("BZCHECK note: handoff is not 0, 16, 32 or 64");
     }
     if (!note.contains("efer")) throw SnapshotError("BZCHECK note: efer missing");
     snap.cpu.efer = parse_hex(note["efer"], "efer");
@@ -257,7 +269,8 @@ void parse_notes(ByteView notes, Snapshot& snap, bool& have_cpu) {
         const auto desc = notes.sub(desc_at, desc_size);
         const auto name_bytes = notes.sub(name_at, name_size);  // inside if desc is
         if (!desc || !name_bytes)
-            throw SnapshotError(fmt::format("truncated: ELF note at {:#x} of the note segment runs past its end", offset));
+            throw SnapshotError(
+                fmt::format("truncated: ELF note at {:#x} of the note segment runs past its end", offset));
         // Names are NUL-terminated; compare without the terminator.
         std::string name(name_bytes->data, name_bytes->data + name_bytes->size);
         name = name.substr(0, name.find('\0'));
@@ -311,7 +324,8 @@ Snapshot parse(const SnapshotBytes& file) {
             if (phdr.p_paddr > std::numeric_limits<std::uint64_t>::max() - phdr.p_filesz)
                 throw SnapshotError(fmt::format("RAM segment at {:#x} wraps around the address space", phdr.p_paddr));
             load_bytes += phdr.p_filesz;
-            if (load_bytes > file.size()) throw SnapshotError("truncated: RAM segments claim more bytes than the file holds");
+            if (load_bytes > file.size())
+                throw SnapshotError("truncated: RAM segments claim more bytes than the file holds");
         }
     }
     if (!have_cpu) throw SnapshotError("no QEMU CPU-state note (not a QEMU dump-guest-memory core)");
@@ -325,7 +339,8 @@ Snapshot parse(const SnapshotBytes& file) {
     std::sort(snap.ram.begin(), snap.ram.end(), [](const RamRange& a, const RamRange& b) { return a.phys < b.phys; });
     for (std::size_t i = 1; i < snap.ram.size(); ++i)
         if (snap.ram[i].phys < snap.ram[i - 1].end())
-            throw SnapshotError(fmt::format("RAM segments at {:#x} and {:#x} overlap", snap.ram[i - 1].phys, snap.ram[i].phys));
+            throw SnapshotError(
+                fmt::format("RAM segments at {:#x} and {:#x} overlap", snap.ram[i - 1].phys, snap.ram[i].phys));
     return snap;
 }
 
@@ -349,23 +364,24 @@ std::vector<std::uint8_t> prstatus_desc(const CpuState& cpu, bool long_mode) {
     if (long_mode) {
         std::vector<std::uint8_t> desc(PRSTATUS64_SIZE, 0);
         bzboot::put(desc, PRSTATUS64_PID, boot_cpu_pid);
-        const std::uint64_t regs[] = {cpu.r15, cpu.r14, cpu.r13, cpu.r12, cpu.rbp, cpu.rbx, cpu.r11,
-                                      cpu.r10, cpu.r9,  cpu.r8,  cpu.rax, cpu.rcx, cpu.rdx, cpu.rsi,
-                                      cpu.rdi, cpu.rax, cpu.rip, cpu.cs.selector, cpu.rflags, cpu.rsp,
-                                      cpu.ss.selector, cpu.fs.base, cpu.gs.base, cpu.ds.selector,
-                                      cpu.es.selector, cpu.fs.selector, cpu.gs.selector};
+        const std::uint64_t regs[] = {
+            cpu.r15,         cpu.r14,         cpu.r13,         cpu.r12,     cpu.rbp,     cpu.rbx,
+            cpu.r11,         cpu.r10,         cpu.r9,          cpu.r8,      cpu.rax,     cpu.rcx,
+            cpu.rdx,         cpu.rsi,         cpu.rdi,         cpu.rax,     cpu.rip,     cpu.cs.selector,
+            cpu.rflags,      cpu.rsp,         cpu.ss.selector, cpu.fs.base, cpu.gs.base, cpu.ds.selector,
+            cpu.es.selector, cpu.fs.selector, cpu.gs.selector};
         for (std::size_t i = 0; i < std::size(regs); ++i)
             bzboot::write_le(desc, PRSTATUS64_REGS + i * PRSTATUS64_REG_WIDTH, PRSTATUS64_REG_WIDTH, regs[i]);
         return desc;
     }
     std::vector<std::uint8_t> desc(PRSTATUS32_SIZE, 0);
     bzboot::put(desc, PRSTATUS32_PID, boot_cpu_pid);
-    const std::uint64_t regs[] = {cpu.rbx, cpu.rcx, cpu.rdx, cpu.rsi, cpu.rdi, cpu.rbp,
-                                  cpu.rax, cpu.ds.selector, cpu.es.selector, cpu.fs.selector,
-                                  cpu.gs.selector, cpu.rax, cpu.rip, cpu.cs.selector, cpu.rflags,
-                                  cpu.rsp, cpu.ss.selector};
+    const std::uint64_t regs[] = {cpu.rbx, cpu.rcx,         cpu.rdx,         cpu.rsi,         cpu.rdi,         cpu.rbp,
+                                  cpu.rax, cpu.ds.selector, cpu.es.selector, cpu.fs.selector, cpu.gs.selector, cpu.rax,
+                                  cpu.rip, cpu.cs.selector, cpu.rflags,      cpu.rsp,         cpu.ss.selector};
     for (std::size_t i = 0; i < std::size(regs); ++i)
-        bzboot::write_le(desc, PRSTATUS32_REGS + i * PRSTATUS32_REG_WIDTH, PRSTATUS32_REG_WIDTH, regs[i]);  // the low half
+        bzboot::write_le(desc, PRSTATUS32_REGS + i * PRSTATUS32_REG_WIDTH, PRSTATUS32_REG_WIDTH,
+                         regs[i]);  // the low half
     return desc;
 }
 
@@ -415,8 +431,8 @@ std::vector<std::uint8_t> bzcheck_desc(const Snapshot& snap) {
 namespace {
 // The range holding addr, or ram.end().
 std::vector<RamRange>::const_iterator range_holding(const std::vector<RamRange>& ram, std::uint64_t addr) {
-    auto it = std::upper_bound(ram.begin(), ram.end(), addr,
-                               [](std::uint64_t a, const RamRange& r) { return a < r.phys; });
+    auto it =
+        std::upper_bound(ram.begin(), ram.end(), addr, [](std::uint64_t a, const RamRange& r) { return a < r.phys; });
     if (it == ram.begin()) return ram.end();
     --it;
     return addr < it->end() ? it : ram.end();
@@ -491,10 +507,14 @@ std::uint64_t Snapshot::ram_bytes() const {
 
 const char* handoff_name(HandoffKind kind) {
     switch (kind) {
-        case HandoffKind::real16: return "16-bit";
-        case HandoffKind::prot32: return "32-bit";
-        case HandoffKind::long64: return "64-bit";
-        case HandoffKind::unknown: break;
+        case HandoffKind::real16:
+            return "16-bit";
+        case HandoffKind::prot32:
+            return "32-bit";
+        case HandoffKind::long64:
+            return "64-bit";
+        case HandoffKind::unknown:
+            break;
     }
     return "unknown";
 }
@@ -565,10 +585,12 @@ void write_core(std::ostream& out, const Snapshot& snap) {
     }
 
     out.write(reinterpret_cast<const char*>(&ehdr), sizeof ehdr);
-    out.write(reinterpret_cast<const char*>(phdrs.data()), static_cast<std::streamsize>(phdrs.size() * sizeof(Elf64_Phdr)));
+    out.write(reinterpret_cast<const char*>(phdrs.data()),
+              static_cast<std::streamsize>(phdrs.size() * sizeof(Elf64_Phdr)));
     out.write(reinterpret_cast<const char*>(notes.data()), static_cast<std::streamsize>(notes.size()));
     for (const RamRange* range : ranges)
-        out.write(reinterpret_cast<const char*>(range->bytes.data()), static_cast<std::streamsize>(range->bytes.size()));
+        out.write(reinterpret_cast<const char*>(range->bytes.data()),
+                  static_cast<std::streamsize>(range->bytes.size()));
 }
 }  // namespace
 

@@ -110,11 +110,11 @@ inline constexpr std::uint64_t EFER_LMA = 1u << 10;
 inline constexpr std::uint64_t EFER_NXE = 1u << 11;
 inline constexpr std::uint64_t RFLAGS_IF = 1u << 9;
 inline constexpr std::uint32_t SEGMENT_FLAGS_MASK = 0x00ffff00;
-inline constexpr std::uint32_t SEG_CODE = 1u << 11;      // type: code (else data)
-inline constexpr std::uint32_t SEG_READ_WRITE = 1u << 9; // code: readable; data: writable
+inline constexpr std::uint32_t SEG_CODE = 1u << 11;       // type: code (else data)
+inline constexpr std::uint32_t SEG_READ_WRITE = 1u << 9;  // code: readable; data: writable
 inline constexpr std::uint32_t SEG_PRESENT = 1u << 15;
-inline constexpr std::uint32_t SEG_LONG = 1u << 21;      // L: 64-bit code
-inline constexpr std::uint32_t SEG_DB = 1u << 22;        // D/B: 32-bit
+inline constexpr std::uint32_t SEG_LONG = 1u << 21;  // L: 64-bit code
+inline constexpr std::uint32_t SEG_DB = 1u << 22;    // D/B: 32-bit
 
 const char* handoff_name(HandoffKind kind);  // "16-bit", "32-bit", "64-bit", "unknown"
 

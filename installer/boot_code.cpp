@@ -10,27 +10,22 @@ namespace bzinstall {
 namespace df = diskformat;
 using bzboot::put;
 
-std::uint64_t stage2_sectors(const BootCode& code) {
-    return code.stage2.size() / bootproto::SECTOR_SIZE;
-}
+std::uint64_t stage2_sectors(const BootCode& code) { return code.stage2.size() / bootproto::SECTOR_SIZE; }
 
 void check_boot_code(const BootCode& code) {
     if (code.mbr.size() != df::MBR_BOOTCODE_SIZE) {
         throw BrokenBuild(fmt::format("mbr.bin is {} bytes, expected {}", code.mbr.size(), df::MBR_BOOTCODE_SIZE));
     }
     if (ByteView(code.mbr).field(df::MBR_PARAM_MAGIC_OFF) != df::MBR_PARAM_MAGIC) {
-        throw BrokenBuild(
-            fmt::format("mbr.bin has no \"BZMB\" parameter block at 0x{:X}", df::MBR_PARAM_MAGIC_OFF));
+        throw BrokenBuild(fmt::format("mbr.bin has no \"BZMB\" parameter block at 0x{:X}", df::MBR_PARAM_MAGIC_OFF));
     }
     const std::uint64_t sectors = stage2_sectors(code);
-    if (code.stage2.size() % bootproto::SECTOR_SIZE != 0 || sectors == 0 ||
-        sectors > df::STAGE2_MAX_SECTORS) {
-        throw BrokenBuild(fmt::format("stage2.bin is {} bytes, expected 1 to {} whole sectors",
-                                      code.stage2.size(), df::STAGE2_MAX_SECTORS));
+    if (code.stage2.size() % bootproto::SECTOR_SIZE != 0 || sectors == 0 || sectors > df::STAGE2_MAX_SECTORS) {
+        throw BrokenBuild(fmt::format("stage2.bin is {} bytes, expected 1 to {} whole sectors", code.stage2.size(),
+                                      df::STAGE2_MAX_SECTORS));
     }
     if (ByteView(code.stage2).field(df::S2_PARAM_MAGIC_OFF) != df::S2_PARAM_MAGIC) {
-        throw BrokenBuild(
-            fmt::format("stage2.bin has no \"BZS2\" parameter block at 0x{:X}", df::S2_PARAM_MAGIC_OFF));
+        throw BrokenBuild(fmt::format("stage2.bin has no \"BZS2\" parameter block at 0x{:X}", df::S2_PARAM_MAGIC_OFF));
     }
 }
 

@@ -55,8 +55,7 @@ ImageFile ImageFile::create(const std::string& path, std::uint64_t size_bytes) {
     return ImageFile(fd, path, size_bytes);
 }
 
-ImageFile::ImageFile(ImageFile&& other) noexcept
-    : fd_(other.fd_), path_(std::move(other.path_)), size_(other.size_) {
+ImageFile::ImageFile(ImageFile&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)), size_(other.size_) {
     other.fd_ = -1;
 }
 
@@ -108,9 +107,7 @@ void ImageFile::sync() {
 }
 
 ExistingImage ImageFile::as_existing() const {
-    return ExistingImage{size_, [this](std::uint64_t offset, std::size_t count) {
-                             return read_at(offset, count);
-                         }};
+    return ExistingImage{size_, [this](std::uint64_t offset, std::size_t count) { return read_at(offset, count); }};
 }
 
 void write_plan(ImageFile& image, const InstallPlan& plan, const InstallRequest& request) {

@@ -88,18 +88,15 @@ InstallPlan plan_into(const InstallRequest& request, Bytes mbr_sector, std::uint
     const std::uint64_t payload_sectors = round_up(plan.layout.total_bytes, kSector) / kSector;
     const std::uint64_t needed_bytes = (plan.payload_lba + payload_sectors) * kSector;
     if (needed_bytes > image_bytes) {
-        throw Refusal(fmt::format(
-            "image is {} bytes but needs {} ({} more) for the {}-byte payload at sector {}",
-            image_bytes, needed_bytes, needed_bytes - image_bytes, plan.layout.total_bytes,
-            plan.payload_lba));
+        throw Refusal(fmt::format("image is {} bytes but needs {} ({} more) for the {}-byte payload at sector {}",
+                                  image_bytes, needed_bytes, needed_bytes - image_bytes, plan.layout.total_bytes,
+                                  plan.payload_lba));
     }
     const std::uint64_t disk_sectors = image_bytes / kSector;
     const std::uint64_t partition_end =
-        blank_disk ? disk_sectors
-                   : std::min(plan.payload_lba + round_up(payload_sectors, kAlignSectors), disk_sectors);
+        blank_disk ? disk_sectors : std::min(plan.payload_lba + round_up(payload_sectors, kAlignSectors), disk_sectors);
     if (plan.payload_lba > kLbaFieldMax) {
-        throw Refusal(fmt::format("payload would start at sector {}, beyond the MBR's 2 TiB reach",
-                                  plan.payload_lba));
+        throw Refusal(fmt::format("payload would start at sector {}, beyond the MBR's 2 TiB reach", plan.payload_lba));
     }
     plan.payload_sectors = std::min(partition_end - plan.payload_lba, kLbaFieldMax);
 
@@ -114,8 +111,8 @@ InstallPlan plan_into(const InstallRequest& request, Bytes mbr_sector, std::uint
     write_partition_entry(mbr_sector, plan.slot, entry);
     plan.mbr_sector = std::move(mbr_sector);
     plan.stage2 = patched_stage2(request.boot_code, plan.payload_lba, request.boot_code_flags);
-    plan.payload_header = build_payload_header(plan.layout, request.kernel, request.initrd,
-                                               request.cmdline, request.payload_flags);
+    plan.payload_header =
+        build_payload_header(plan.layout, request.kernel, request.initrd, request.cmdline, request.payload_flags);
     return plan;
 }
 
@@ -139,8 +136,7 @@ std::uint64_t fitted_image_bytes(const InstallRequest& request) {
     return align_bytes + round_up(layout_for(request).total_bytes, align_bytes);
 }
 
-InstallPlan plan_new_image(const InstallRequest& request, std::uint64_t image_bytes,
-                           std::uint32_t disk_signature) {
+InstallPlan plan_new_image(const InstallRequest& request, std::uint64_t image_bytes, std::uint32_t disk_signature) {
     if (image_bytes == 0) {
         image_bytes = fitted_image_bytes(request);
     }
@@ -165,13 +161,13 @@ InstallPlan plan_existing_image(const InstallRequest& request, const ExistingIma
     const PartitionTable table = read_partition_table(sector0);
     for (unsigned slot = 0; slot < table.size(); ++slot) {
         if (table[slot].type == df::PART_TYPE_GPT_PROTECTIVE) {
-            throw Refusal(fmt::format("GPT disk (protective MBR entry 0x{:02X} in slot {}): bzboot "
-                                      "installs only on MBR-partitioned disks",
-                                      df::PART_TYPE_GPT_PROTECTIVE, slot + 1));
+            throw Refusal(
+                fmt::format("GPT disk (protective MBR entry 0x{:02X} in slot {}): bzboot "
+                            "installs only on MBR-partitioned disks",
+                            df::PART_TYPE_GPT_PROTECTIVE, slot + 1));
         }
     }
-    return plan_into(request, std::move(sector0), image.size_bytes, find_previous_payload(table, image),
-                     false);
+    return plan_into(request, std::move(sector0), image.size_bytes, find_previous_payload(table, image), false);
 }
 
 }  // namespace bzinstall

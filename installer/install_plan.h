@@ -48,8 +48,7 @@ struct InstallPlan {
 };
 
 // Plan a fresh image of `image_bytes` (0: just big enough). `disk_signature` must be non-zero.
-InstallPlan plan_new_image(const InstallRequest& request, std::uint64_t image_bytes,
-                           std::uint32_t disk_signature);
+InstallPlan plan_new_image(const InstallRequest& request, std::uint64_t image_bytes, std::uint32_t disk_signature);
 
 // Plan an install into `image`, keeping every existing partition and its bytes.
 // `disk_signature` is used only when sector 0 is blank.

@@ -23,9 +23,7 @@ constexpr std::uint64_t kSyssizeUnit = 16;  // syssize counts 16-byte paragraphs
 
 }  // namespace
 
-std::string protocol_string(std::uint16_t protocol) {
-    return fmt::format("{}.{:02}", protocol >> 8, protocol & 0xFF);
-}
+std::string protocol_string(std::uint16_t protocol) { return fmt::format("{}.{:02}", protocol >> 8, protocol & 0xFF); }
 
 KernelHeader parse_kernel_header(ByteView image) {
     auto boot_flag = image.field(bp::HDR_BOOT_FLAG);
@@ -38,8 +36,8 @@ KernelHeader parse_kernel_header(ByteView image) {
     }
     auto hdrs = image.field(bp::HDR_HEADER);
     if (!hdrs || *hdrs != bp::HDRS_MAGIC) {
-        throw Refusal(fmt::format("no \"HdrS\" signature at 0x{:X}: kernel predates boot protocol 2.00",
-                                  bp::HDR_HEADER));
+        throw Refusal(
+            fmt::format("no \"HdrS\" signature at 0x{:X}: kernel predates boot protocol 2.00", bp::HDR_HEADER));
     }
 
     KernelHeader k;
@@ -59,17 +57,15 @@ KernelHeader parse_kernel_header(ByteView image) {
     unsigned raw_setup_sects = image.field(bp::HDR_SETUP_SECTS).value_or(0);
     k.setup_sects = raw_setup_sects == 0 ? bp::SETUP_SECTS_DEFAULT : raw_setup_sects;
     if (k.setup_sects > bp::SETUP_SECTS_MAX) {
-        throw Refusal(fmt::format("setup_sects {} exceeds {}: setup would not fit below X+0x{:X}",
-                                  k.setup_sects, bp::SETUP_SECTS_MAX, bp::SETUP_HEAP_OFFSET));
+        throw Refusal(fmt::format("setup_sects {} exceeds {}: setup would not fit below X+0x{:X}", k.setup_sects,
+                                  bp::SETUP_SECTS_MAX, bp::SETUP_HEAP_OFFSET));
     }
     k.setup_bytes = (k.setup_sects + 1) * bp::SECTOR_SIZE;
     if (image.size <= k.setup_bytes) {
-        throw Refusal(fmt::format("truncated: file is {} bytes but setup alone takes {}", image.size,
-                                  k.setup_bytes));
+        throw Refusal(fmt::format("truncated: file is {} bytes but setup alone takes {}", image.size, k.setup_bytes));
     }
     if (image.size > kPayloadSizeMax) {
-        throw Refusal(fmt::format("file is {} bytes, larger than the payload format's 4 GiB limit",
-                                  image.size));
+        throw Refusal(fmt::format("file is {} bytes, larger than the payload format's 4 GiB limit", image.size));
     }
     k.protected_mode_bytes = image.size - k.setup_bytes;
 
@@ -77,29 +73,28 @@ KernelHeader parse_kernel_header(ByteView image) {
         // syssize is rounded up to whole paragraphs; a file ending inside the last one is whole.
         std::uint64_t syssize_bytes = std::uint64_t{image.field(bp::HDR_SYSSIZE).value_or(0)} * kSyssizeUnit;
         if (round_up(k.protected_mode_bytes, kSyssizeUnit) < syssize_bytes) {
-            throw Refusal(fmt::format(
-                "truncated: protected-mode part is {} bytes but syssize says {}",
-                k.protected_mode_bytes, syssize_bytes));
+            throw Refusal(fmt::format("truncated: protected-mode part is {} bytes but syssize says {}",
+                                      k.protected_mode_bytes, syssize_bytes));
         }
     }
 
     k.xloadflags = k.protocol >= bp::PROTOCOL_2_12 ? image.field(bp::HDR_XLOADFLAGS).value_or(0) : 0;
-    k.cmdline_max = k.protocol >= bp::PROTOCOL_2_06 ? image.field(bp::HDR_CMDLINE_SIZE).value_or(0)
-                                             : bp::CMDLINE_SIZE_PRE_2_06;
+    k.cmdline_max =
+        k.protocol >= bp::PROTOCOL_2_06 ? image.field(bp::HDR_CMDLINE_SIZE).value_or(0) : bp::CMDLINE_SIZE_PRE_2_06;
     k.initrd_addr_max = k.protocol >= bp::PROTOCOL_2_03 ? image.field(bp::HDR_INITRD_ADDR_MAX).value_or(0)
-                                                 : bp::INITRD_ADDR_MAX_PRE_2_03;
+                                                        : bp::INITRD_ADDR_MAX_PRE_2_03;
     return k;
 }
 
 void check_boot_request(const KernelHeader& kernel, const BootRequest& request) {
     const std::uint64_t cmdline_len = request.cmdline.size();
     if (cmdline_len > kernel.cmdline_max) {
-        throw Refusal(fmt::format("command line is {} bytes, the kernel accepts at most {} (cmdline_size)",
-                                  cmdline_len, kernel.cmdline_max));
+        throw Refusal(fmt::format("command line is {} bytes, the kernel accepts at most {} (cmdline_size)", cmdline_len,
+                                  kernel.cmdline_max));
     }
     if (cmdline_len > diskformat::PH_CMDLINE_MAX) {
-        throw Refusal(fmt::format("command line is {} bytes, the payload header holds at most {}",
-                                  cmdline_len, diskformat::PH_CMDLINE_MAX));
+        throw Refusal(fmt::format("command line is {} bytes, the payload header holds at most {}", cmdline_len,
+                                  diskformat::PH_CMDLINE_MAX));
     }
     if (request.cmdline.find('\0') != std::string::npos) {
         throw Refusal("command line contains a NUL byte");
@@ -112,8 +107,8 @@ void check_boot_request(const KernelHeader& kernel, const BootRequest& request) 
                                       protocol_string(bp::PROTOCOL_2_12), protocol_string(kernel.protocol)));
         }
         if (!(kernel.xloadflags & bp::XLF_KERNEL_64)) {
-            throw Refusal(fmt::format("{} needs XLF_KERNEL_64 in xloadflags (kernel has 0x{:04X})", what,
-                                      kernel.xloadflags));
+            throw Refusal(
+                fmt::format("{} needs XLF_KERNEL_64 in xloadflags (kernel has 0x{:04X})", what, kernel.xloadflags));
         }
     }
 }
@@ -125,8 +120,10 @@ void check_initrd(const KernelHeader& kernel, std::uint64_t size) {
         throw Refusal("initrd is empty");
     }
     if (size > room) {
-        throw Refusal(fmt::format("initrd is {} bytes, more than the {} bytes between 1 MiB and "
-                                  "initrd_addr_max 0x{:X}", size, room, kernel.initrd_addr_max));
+        throw Refusal(
+            fmt::format("initrd is {} bytes, more than the {} bytes between 1 MiB and "
+                        "initrd_addr_max 0x{:X}",
+                        size, room, kernel.initrd_addr_max));
     }
     if (size > kPayloadSizeMax) {
         throw Refusal(fmt::format("initrd is {} bytes, larger than the payload format's 4 GiB limit", size));

@@ -19,13 +19,13 @@ using bzboot::ByteView;
 
 // What bzinstall needs to know about a kernel that passed every check.
 struct KernelHeader {
-    std::uint16_t protocol = 0;          // e.g. 0x020F for 2.15
-    unsigned setup_sects = 0;            // after "0 means 4"
+    std::uint16_t protocol = 0;  // e.g. 0x020F for 2.15
+    unsigned setup_sects = 0;    // after "0 means 4"
     std::uint8_t loadflags = 0;
-    std::uint16_t xloadflags = 0;        // 0 before protocol 2.12
-    std::uint32_t cmdline_max = 0;       // longest command line, without the NUL
-    std::uint32_t initrd_addr_max = 0;   // highest byte address an initrd may occupy
-    std::uint64_t setup_bytes = 0;       // boot sector + setup: (setup_sects + 1) * 512
+    std::uint16_t xloadflags = 0;       // 0 before protocol 2.12
+    std::uint32_t cmdline_max = 0;      // longest command line, without the NUL
+    std::uint32_t initrd_addr_max = 0;  // highest byte address an initrd may occupy
+    std::uint64_t setup_bytes = 0;      // boot sector + setup: (setup_sects + 1) * 512
     std::uint64_t protected_mode_bytes = 0;
 };
 

@@ -12,8 +12,8 @@
 #include <stdexcept>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "bootproto.h"
 #include "common/size.h"
@@ -31,8 +31,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;
 
-constexpr int kHandoff16 = 16;  // enter the kernel's real-mode setup code
-constexpr int kHandoff64 = 64;  // enter the 64-bit entry point directly
+constexpr int kHandoff16 = 16;               // enter the kernel's real-mode setup code
+constexpr int kHandoff64 = 64;               // enter the 64-bit entry point directly
 constexpr int kDefaultHandoff = kHandoff64;  // boot.rst "64-bit Boot Protocol"
 
 // --debug-memory: the first memory-map method stage 2 may use (the payload's debug flags).
@@ -83,10 +83,8 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
     boot.handoff64 = options.handoff == kHandoff64;
     // The default suits every kernel: one without a 64-bit entry gets the 16-bit
     // hand-off, as stage 2 would do anyway. An explicit --handoff 64 is refused.
-    if (boot.handoff64 && !options.handoff_given && !options.la57 &&
-        !(kernel.xloadflags & bootproto::XLF_KERNEL_64)) {
-        fmt::print("bzinstall: {}: no 64-bit entry (XLF_KERNEL_64), using the 16-bit hand-off\n",
-                   options.kernel_path);
+    if (boot.handoff64 && !options.handoff_given && !options.la57 && !(kernel.xloadflags & bootproto::XLF_KERNEL_64)) {
+        fmt::print("bzinstall: {}: no 64-bit entry (XLF_KERNEL_64), using the 16-bit hand-off\n", options.kernel_path);
         boot.handoff64 = false;
     }
     boot.la57 = options.la57;
@@ -95,8 +93,7 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
         request.initrd = read_whole_file(options.initrd_path);
         about_file(options.initrd_path, [&] { check_initrd(kernel, request.initrd.size()); });
     }
-    request.payload_flags = (boot.handoff64 ? diskformat::PF_HANDOFF64 : 0) |
-                            (boot.la57 ? diskformat::PF_LA57 : 0);
+    request.payload_flags = (boot.handoff64 ? diskformat::PF_HANDOFF64 : 0) | (boot.la57 ? diskformat::PF_LA57 : 0);
     if (options.debug_memory == kDebugMemoryE801) {
         request.payload_flags |= diskformat::PF_DEBUG_NO_E820;
     } else if (options.debug_memory == kDebugMemory88) {
@@ -113,8 +110,7 @@ int install(const Options& options) {
 
     const bool image_exists = std::filesystem::exists(options.image_path);
     if (image_exists && options.size_bytes != 0) {
-        fmt::print(stderr, "bzinstall: --size applies only when creating IMAGE, and {} exists\n",
-                   options.image_path);
+        fmt::print(stderr, "bzinstall: --size applies only when creating IMAGE, and {} exists\n", options.image_path);
         return kExitUsage;
     }
     if (image_exists) {
@@ -135,8 +131,8 @@ int install(const Options& options) {
         std::filesystem::remove(options.image_path);  // a half-written new image is of no use
         throw;
     }
-    fmt::print("bzinstall: {}: created, {} bytes, payload partition 1 at sector {} ({} sectors)\n",
-               options.image_path, plan.image_bytes, plan.payload_lba, plan.payload_sectors);
+    fmt::print("bzinstall: {}: created, {} bytes, payload partition 1 at sector {} ({} sectors)\n", options.image_path,
+               plan.image_bytes, plan.payload_lba, plan.payload_sectors);
     return kExitOk;
 }
 

@@ -31,8 +31,7 @@ std::array<std::uint8_t, 3> chs_address(std::uint64_t lba) {
     }
     const std::uint64_t head = lba / kChsSectorsPerTrack % kChsHeads;
     const std::uint64_t sector = lba % kChsSectorsPerTrack + 1;  // sectors count from 1
-    return {static_cast<std::uint8_t>(head),
-            static_cast<std::uint8_t>(sector | ((cylinder >> 8) << 6)),
+    return {static_cast<std::uint8_t>(head), static_cast<std::uint8_t>(sector | ((cylinder >> 8) << 6)),
             static_cast<std::uint8_t>(cylinder & 0xFF)};
 }
 
@@ -60,8 +59,6 @@ void write_partition_entry(Bytes& mbr_sector, unsigned slot, const PartitionEntr
     put(mbr_sector, df::PART_LBA_COUNT, entry.lba_count, at);
 }
 
-bool has_mbr_signature(ByteView mbr_sector) {
-    return mbr_sector.field(df::MBR_SIGNATURE_OFFSET) == df::MBR_SIGNATURE;
-}
+bool has_mbr_signature(ByteView mbr_sector) { return mbr_sector.field(df::MBR_SIGNATURE_OFFSET) == df::MBR_SIGNATURE; }
 
 }  // namespace bzinstall

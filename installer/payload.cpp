@@ -32,8 +32,8 @@ std::uint32_t crc32_of(ByteView bytes) {
     return static_cast<std::uint32_t>(crc32_z(crc, bytes.data, bytes.size));
 }
 
-Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd,
-                           const std::string& cmdline, std::uint32_t flags) {
+Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd, const std::string& cmdline,
+                           std::uint32_t flags) {
     if (cmdline.size() > df::PH_CMDLINE_MAX) {
         throw std::logic_error("command line longer than PH_CMDLINE_MAX reached the payload header");
     }
@@ -58,8 +58,7 @@ Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteVie
 }
 
 bool has_payload_magic(ByteView bytes) {
-    return bytes.u32(df::PH_MAGIC) == df::PAYLOAD_MAGIC0 &&
-           bytes.u32(df::PH_MAGIC + 4) == df::PAYLOAD_MAGIC1;
+    return bytes.u32(df::PH_MAGIC) == df::PAYLOAD_MAGIC0 && bytes.u32(df::PH_MAGIC + 4) == df::PAYLOAD_MAGIC1;
 }
 
 }  // namespace bzinstall

@@ -18,7 +18,7 @@ struct PayloadLayout {
     std::uint64_t kernel_size = 0;
     std::uint64_t initrd_offset = 0;  // 0 when there is no initrd
     std::uint64_t initrd_size = 0;
-    std::uint64_t total_bytes = 0;    // end of the last piece
+    std::uint64_t total_bytes = 0;  // end of the last piece
 };
 
 PayloadLayout layout_payload(std::uint64_t kernel_size, std::uint64_t initrd_size);
@@ -28,8 +28,8 @@ std::uint32_t crc32_of(ByteView bytes);
 
 // The PAYLOAD_HDR_SIZE-byte header describing `kernel`, `initrd` (may be empty) and
 // `cmdline`, laid out as `layout` says. `flags` holds PF_* bits.
-Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd,
-                           const std::string& cmdline, std::uint32_t flags);
+Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd, const std::string& cmdline,
+                           std::uint32_t flags);
 
 // True when `bytes` starts with the "BZBOOTPL" magic (bzboot wrote this partition).
 bool has_payload_magic(ByteView bytes);

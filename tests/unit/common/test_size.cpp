@@ -29,8 +29,8 @@ TEST_CASE("a number without a unit counts the caller's unit", "[size]") {
 }
 
 TEST_CASE("anything else is refused, naming the text", "[size]") {
-    for (const char* bad : {"", "M", "lots", "12Q", "1.5G", "-1", "64MiBs", "64 ", "0x10", "18446744073709551616",
-                            "16777216T"}) {
+    for (const char* bad :
+         {"", "M", "lots", "12Q", "1.5G", "-1", "64MiBs", "64 ", "0x10", "18446744073709551616", "16777216T"}) {
         INFO(bad);
         CHECK_THROWS_AS(parse_size(bad), std::invalid_argument);
     }

@@ -55,13 +55,11 @@ namespace {
 // A field of bootproto.inc is the member at the same offset with the same width.
 #define CHECK_HDR(field, member) \
     static_assert(bp::field.offset == HDR_OFFSET(member) && bp::field.width == HDR_WIDTH(member), #field)
-#define CHECK_BP(field, member)                                                                   \
-    static_assert(bp::field.offset == offsetof(struct boot_params, member) &&                     \
-                      bp::field.width == BP_WIDTH(member),                                        \
+#define CHECK_BP(field, member)                                                                                    \
+    static_assert(bp::field.offset == offsetof(struct boot_params, member) && bp::field.width == BP_WIDTH(member), \
                   #field)
-#define CHECK_SI(field, member)                                                                   \
-    static_assert(bp::field.offset == offsetof(struct screen_info, member) &&                     \
-                      bp::field.width == SI_WIDTH(member),                                        \
+#define CHECK_SI(field, member)                                                                                    \
+    static_assert(bp::field.offset == offsetof(struct screen_info, member) && bp::field.width == SI_WIDTH(member), \
                   #field)
 
 // --- struct setup_header: every field bootproto.inc declares -----------------
@@ -128,9 +126,9 @@ CHECK_BP(BP_EFI_LOADER_SIGNATURE, efi_info.efi_loader_signature);
 
 // --- struct boot_e820_entry: bios.inc's E820_ENTRY, as the BIOS and boot_params hold it ---
 #define E820_WIDTH(member) sizeof(((struct boot_e820_entry*)nullptr)->member)
-#define CHECK_E820(field, member)                                                                 \
-    static_assert(bios::E820_ENTRY::field.offset == offsetof(struct boot_e820_entry, member) &&   \
-                      bios::E820_ENTRY::field.width == E820_WIDTH(member),                        \
+#define CHECK_E820(field, member)                                                               \
+    static_assert(bios::E820_ENTRY::field.offset == offsetof(struct boot_e820_entry, member) && \
+                      bios::E820_ENTRY::field.width == E820_WIDTH(member),                      \
                   "E820_ENTRY." #field)
 CHECK_E820(base, addr);
 CHECK_E820(length, size);

@@ -3,9 +3,9 @@
 // undefined behaviour; the plain build checks the answers.
 #include <catch2/catch.hpp>
 
+#include <elf.h>
 #include <algorithm>
 #include <cstring>
-#include <elf.h>
 #include <string>
 #include <vector>
 
@@ -29,11 +29,11 @@ constexpr std::uint32_t kDiskSignature = 0x2B2B2B2B;
 // --- installer ----------------------------------------------------------------------
 
 bzinstall::ExistingImage in_memory(const Bytes& disk) {
-    return bzinstall::ExistingImage{disk.size(), [&disk](std::uint64_t offset, std::size_t count) {
-                                        const std::uint64_t n =
-                                            offset >= disk.size() ? 0 : std::min<std::uint64_t>(count, disk.size() - offset);
-                                        return Bytes(disk.begin() + offset, disk.begin() + offset + n);
-                                    }};
+    return bzinstall::ExistingImage{
+        disk.size(), [&disk](std::uint64_t offset, std::size_t count) {
+            const std::uint64_t n = offset >= disk.size() ? 0 : std::min<std::uint64_t>(count, disk.size() - offset);
+            return Bytes(disk.begin() + offset, disk.begin() + offset + n);
+        }};
 }
 
 bzinstall::InstallRequest small_request() {
@@ -153,8 +153,8 @@ TEST_CASE("snapshot: a BZCHECK note whose format is no number 1 is a SnapshotErr
         const Bytes file = core_file({concat(qemu_cpu_note(), bzcheck_note(R"({"format": )" + format + rest))});
         CHECK_THROWS_AS(bzcheck::parse_snapshot(file), bzcheck::SnapshotError);
     }
-    const bzcheck::Snapshot snap = bzcheck::parse_snapshot(
-        core_file({concat(qemu_cpu_note(), bzcheck_note(R"({"format": 1)" + rest))}));
+    const bzcheck::Snapshot snap =
+        bzcheck::parse_snapshot(core_file({concat(qemu_cpu_note(), bzcheck_note(R"({"format": 1)" + rest))}));
     CHECK(snap.has_bzcheck_note);
     CHECK(snap.cpu.efer == 0x500);
 }

@@ -36,7 +36,8 @@ void write_loader_fields(std::vector<std::uint8_t>& hdr, std::uint64_t cmdline, 
 
 void place_common(Snapshot& snap, const VerifyInputs& in) {
     const auto& k = in.kernel.bytes;
-    poke(snap, KERNEL_LOAD, std::vector<std::uint8_t>(k.begin() + static_cast<std::ptrdiff_t>(in.kernel.setup_size), k.end()));
+    poke(snap, KERNEL_LOAD,
+         std::vector<std::uint8_t>(k.begin() + static_cast<std::ptrdiff_t>(in.kernel.setup_size), k.end()));
     poke(snap, INITRD_ADDR, *in.initrd);
 }
 
@@ -64,7 +65,8 @@ std::vector<std::uint8_t> make_rsdp() {
 // fields, E820 table matching empty_machine()'s RAM.
 void place_boot_params(Snapshot& snap, const VerifyInputs& in) {
     std::vector<std::uint8_t> zero_page(bp::BP_SIZE, 0);
-    std::copy(in.kernel.bytes.begin() + bp::BP_HDR, in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.header_end),
+    std::copy(in.kernel.bytes.begin() + bp::BP_HDR,
+              in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.header_end),
               zero_page.begin() + bp::BP_HDR);
     write_loader_fields(zero_page, CMDLINE_32_64, false);
     put(zero_page, bp::HDR_CODE32_START, KERNEL_LOAD);
@@ -127,7 +129,8 @@ Snapshot empty_machine() {
 Snapshot make_handoff16(const VerifyInputs& in) {
     Snapshot snap = empty_machine();
     snap.handoff = HandoffKind::real16;
-    std::vector<std::uint8_t> setup(in.kernel.bytes.begin(), in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.setup_size));
+    std::vector<std::uint8_t> setup(in.kernel.bytes.begin(),
+                                    in.kernel.bytes.begin() + static_cast<std::ptrdiff_t>(in.kernel.setup_size));
     const std::uint64_t cmdline = SETUP_X + bp::SETUP_CMDLINE_OFFSET;
     write_loader_fields(setup, cmdline, true);
     poke(snap, SETUP_X, setup);
@@ -213,6 +216,8 @@ void poke_string(Snapshot& snap, std::uint64_t addr, const std::string& text) {
 RuleResult rule_result(const std::string& id, const Snapshot& snap, const VerifyInputs& in) {
     return check_rule(id, analyse(snap, in));
 }
-Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in) { return rule_result(id, snap, in).status; }
+Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in) {
+    return rule_result(id, snap, in).status;
+}
 
 }  // namespace bzcheck::testing

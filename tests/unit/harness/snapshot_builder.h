@@ -16,10 +16,10 @@
 
 namespace bzcheck::testing {
 
-inline constexpr std::uint64_t RAM_TOP = 0x2000000;            // 32 MiB
+inline constexpr std::uint64_t RAM_TOP = 0x2000000;  // 32 MiB
 inline constexpr std::uint64_t LOW_RAM_TOP = 0xA0000;
-inline constexpr std::uint64_t BASE_MEMORY_KIB = 639;          // BDA: bios::BDA_BASE_MEM_KIB
-inline constexpr std::uint64_t EBDA_SEGMENT = 0x9FC0;          // BDA: bios::BDA_EBDA_SEG
+inline constexpr std::uint64_t BASE_MEMORY_KIB = 639;  // BDA: bios::BDA_BASE_MEM_KIB
+inline constexpr std::uint64_t EBDA_SEGMENT = 0x9FC0;  // BDA: bios::BDA_EBDA_SEG
 inline constexpr std::uint64_t SETUP_X = 0x10000;
 inline constexpr std::uint64_t KERNEL_LOAD = 0x100000;
 inline constexpr std::uint64_t KERNEL_PAYLOAD_SIZE = 0x3000;
@@ -28,7 +28,7 @@ inline constexpr std::uint64_t KERNEL_INIT_SIZE = 0x400000;
 inline constexpr std::uint64_t KERNEL_SETUP_SECTS = 4;
 inline constexpr std::uint64_t INITRD_ADDR = 0x1c00000;
 inline constexpr std::uint64_t INITRD_SIZE = 0x5123;
-inline constexpr std::uint64_t BOOT_PARAMS = 0x20000;          // 32/64-bit hand-offs
+inline constexpr std::uint64_t BOOT_PARAMS = 0x20000;  // 32/64-bit hand-offs
 inline constexpr std::uint64_t CMDLINE_32_64 = 0x21000;
 inline constexpr std::uint64_t PML4_ADDR = 0x30000;            // then PDPT, PD (identity 1 GiB)
 inline constexpr std::uint64_t PML5_ADDR = 0x33000;            // for the LA57 variant

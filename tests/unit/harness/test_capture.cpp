@@ -145,8 +145,8 @@ struct FakeMemory {
     }
 };
 
-constexpr std::uint64_t X = 0x10000;              // setup base
-constexpr std::uint64_t BOOT_PARAMS = 0x21000;    // zero page of a 32/64-bit hand-off
+constexpr std::uint64_t X = 0x10000;            // setup base
+constexpr std::uint64_t BOOT_PARAMS = 0x21000;  // zero page of a 32/64-bit hand-off
 constexpr std::uint64_t HDRS_AT_SETUP = X + bootproto::HDR_HEADER;
 constexpr std::uint64_t HDRS_AT_BOOT_PARAMS = BOOT_PARAMS + bootproto::HDR_HEADER;
 
@@ -364,7 +364,8 @@ TEST_CASE("emulator command lines", "[capture]") {
     CHECK_FALSE(has(d, "-drive"));
 
     BochsConfig bochs{"/images/disk.img", 512ull << 20, ""};
-    const std::vector<std::string> b = bochs_command_line(bochs, "/tmp/w/disk.img", "/tmp/w/s.log", "/tmp/w/b.log", "/tmp/w/bochsrc");
+    const std::vector<std::string> b =
+        bochs_command_line(bochs, "/tmp/w/disk.img", "/tmp/w/s.log", "/tmp/w/b.log", "/tmp/w/bochsrc");
     CHECK(b[0] == "bochs");
     CHECK(has(b, "/tmp/w/bochsrc"));
     CHECK(has(b, "megs: 512"));

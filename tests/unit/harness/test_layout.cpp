@@ -24,7 +24,8 @@ std::size_t count(const LayoutReport& r, Severity s) {
 }
 
 // Adds a 1 GiB page at PML4 index pml4, PDPT index pdpt -> phys.
-void map_1g(Snapshot& snap, std::uint64_t pml4, std::uint64_t pdpt, std::uint64_t phys, std::uint64_t flags = P_RW | PS | NX) {
+void map_1g(Snapshot& snap, std::uint64_t pml4, std::uint64_t pdpt, std::uint64_t phys,
+            std::uint64_t flags = P_RW | PS | NX) {
     poke64(snap, PML4_ADDR + pml4 * 8, EXTRA_PDPT | P_RW);
     poke64(snap, EXTRA_PDPT + pdpt * 8, phys | flags);
 }
@@ -37,8 +38,9 @@ TEST_CASE("the regions tables cover the address space in order", "[layout]") {
         CHECK(table.back().last == ~0ull);
         for (std::size_t i = 1; i < table.size(); ++i) CHECK(table[i].start == table[i - 1].last + 1);
     }
-    CHECK(std::any_of(layout_5level().begin(), layout_5level().end(),
-                      [](const Region& r) { return r.kind == RegionKind::direct_map && r.start == bootproto::PAGE_OFFSET_5LEVEL; }));
+    CHECK(std::any_of(layout_5level().begin(), layout_5level().end(), [](const Region& r) {
+        return r.kind == RegionKind::direct_map && r.start == bootproto::PAGE_OFFSET_5LEVEL;
+    }));
 }
 
 TEST_CASE("a correct 4-level hand-off map passes with a W+X warning", "[layout]") {
@@ -126,7 +128,7 @@ TEST_CASE("required maps: identity, direct map and text map must all be there", 
         Snapshot snap = make_full_maps(la57);
         const LayoutReport good = check_layout(snap, REQUIRE_MAPS);
         CHECK_FALSE(good.failed());
-        CHECK(count(good, Severity::ok) == 1 + 2 + 1);  // low 4 GiB, direct map of 2 RAM ranges, text
+        CHECK(count(good, Severity::ok) == 1 + 2 + 1);        // low 4 GiB, direct map of 2 RAM ranges, text
         CHECK(count(check_layout(snap), Severity::ok) == 0);  // only asked for
 
         SECTION("the identity map ends at 1 GiB") {

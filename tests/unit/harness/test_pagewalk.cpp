@@ -13,7 +13,9 @@ namespace {
 constexpr std::uint64_t P = 1, RW = 2, US = 4, PS = 0x80, NX = 1ull << 63;
 constexpr std::uint64_t ROOT = 0x10000, L3 = 0x11000, L2 = 0x12000, L1 = 0x13000, ROOT5 = 0x14000;
 
-void entry(Snapshot& snap, std::uint64_t table, std::uint64_t index, std::uint64_t value) { poke64(snap, table + index * 8, value); }
+void entry(Snapshot& snap, std::uint64_t table, std::uint64_t index, std::uint64_t value) {
+    poke64(snap, table + index * 8, value);
+}
 
 const Mapping* find(const PageWalk& walk, std::uint64_t virt) {
     for (const Mapping& m : walk.mappings)
@@ -25,13 +27,13 @@ const Mapping* find(const PageWalk& walk, std::uint64_t virt) {
 TEST_CASE("4 KiB, 2 MiB and 1 GiB pages with effective attributes", "[pagewalk]") {
     Snapshot snap = empty_machine();
     entry(snap, ROOT, 0, L3 | P | RW | US);
-    entry(snap, L3, 1, 0x40000000 | P | RW | PS);      // 1 GiB at 1 GiB, supervisor
-    entry(snap, L3, 0, L2 | P | US);                   // read-only above the PD
-    entry(snap, L2, 1, 0x200000 | P | RW | US | PS);   // 2 MiB at 2 MiB
+    entry(snap, L3, 1, 0x40000000 | P | RW | PS);     // 1 GiB at 1 GiB, supervisor
+    entry(snap, L3, 0, L2 | P | US);                  // read-only above the PD
+    entry(snap, L2, 1, 0x200000 | P | RW | US | PS);  // 2 MiB at 2 MiB
     entry(snap, L2, 0, L1 | P | RW | US | NX);
     entry(snap, L1, 5, 0x5000 | P | RW | US);
-    entry(snap, L1, 6, 0);                             // not present
-    entry(snap, L1, 7, 0x9000 | RW);                   // not present either (P clear)
+    entry(snap, L1, 6, 0);            // not present
+    entry(snap, L1, 7, 0x9000 | RW);  // not present either (P clear)
     const PageWalk walk = walk_page_tables(snap, ROOT, false);
     CHECK(walk.levels == 4);
     CHECK(walk.problems.empty());
@@ -43,7 +45,7 @@ TEST_CASE("4 KiB, 2 MiB and 1 GiB pages with effective attributes", "[pagewalk]"
     CHECK(small->phys == 0x5000);
     CHECK_FALSE(small->attrs.writable);  // the PDPT entry is read-only
     CHECK(small->attrs.user);
-    CHECK(small->attrs.no_execute);      // NX in the PD entry
+    CHECK(small->attrs.no_execute);  // NX in the PD entry
     CHECK(find(walk, 0x6000) == nullptr);
     CHECK(find(walk, 0x7000) == nullptr);
 
@@ -66,8 +68,8 @@ TEST_CASE("runs merge when contiguous with equal attributes", "[pagewalk]") {
     entry(snap, ROOT, 0, L3 | P | RW);
     entry(snap, L3, 0, L2 | P | RW);
     for (std::uint64_t i = 0; i < 4; ++i) entry(snap, L2, i, (i * PAGE_2M) | P | RW | PS);
-    entry(snap, L2, 4, (9 * PAGE_2M) | P | RW | PS);   // physical discontinuity
-    entry(snap, L2, 5, (10 * PAGE_2M) | P | PS);       // attribute change
+    entry(snap, L2, 4, (9 * PAGE_2M) | P | RW | PS);  // physical discontinuity
+    entry(snap, L2, 5, (10 * PAGE_2M) | P | PS);      // attribute change
     const PageWalk walk = walk_page_tables(snap, ROOT, false);
     REQUIRE(walk.mappings.size() == 3);
     CHECK(walk.mappings[0].size == 4 * PAGE_2M);

@@ -114,7 +114,8 @@ TEST_CASE("a rule is N/A exactly where its row says it does not apply", "[rules]
                 CHECK(check_rule(rule.id, analyse(snap, no_cmdline)).message == "no --cmdline given");
             if (applies && (rule.applies.needs & NEEDS_INITRD)) {
                 CHECK(check_rule(rule.id, analyse(snap, no_initrd)).message == "no --initrd given");
-                CHECK(check_rule(rule.id, analyse(snap, none)).message == "--no-initrd (R09 checks that none was loaded)");
+                CHECK(check_rule(rule.id, analyse(snap, none)).message ==
+                      "--no-initrd (R09 checks that none was loaded)");
             }
         }
     }

@@ -73,8 +73,8 @@ TEST_CASE("R02 setup identical to the file except loader fields", "[rules]") {
     SECTION("16-bit: a setup code byte changed") {
         Snapshot snap = make_handoff16(inputs());
         poke8(snap, HDR16 + 0x800, 0xCC);
-        check_fails("R02", snap, inputs(), "1 bytes of the real-mode setup differ from the kernel file (first at 0x10800)",
-                    {HDR16 + 0x800});
+        check_fails("R02", snap, inputs(),
+                    "1 bytes of the real-mode setup differ from the kernel file (first at 0x10800)", {HDR16 + 0x800});
     }
     SECTION("64-bit: a read-only header field changed") {
         Snapshot snap = make_handoff64(inputs());
@@ -94,7 +94,8 @@ TEST_CASE("R03 X+0x10000 at or below the top of low memory", "[rules]") {
     Snapshot snap = make_handoff16(inputs());
     CHECK(rule_status("R03", snap, inputs()) == Status::pass);
     poke16(snap, bios::BDA_BASE_MEM_KIB, 64);  // the BIOS reports only 64 KiB of base memory
-    check_fails("R03", snap, inputs(), "X+0x10000 = 0x20000 lies above the top of low memory 0x10000", {SETUP_X, 0x20000});
+    check_fails("R03", snap, inputs(), "X+0x10000 = 0x20000 lies above the top of low memory 0x10000",
+                {SETUP_X, 0x20000});
     CHECK(rule_status("R03", make_handoff64(inputs()), inputs()) == Status::not_applicable);
 }
 
@@ -102,8 +103,8 @@ TEST_CASE("R04 heap_end_ptr consistent with CAN_USE_HEAP", "[rules]") {
     Snapshot snap = make_handoff16(inputs());
     CHECK(rule_status("R04", snap, inputs()) == Status::pass);
     poke16(snap, HDR16 + bp::HDR_HEAP_END_PTR, 0x100);  // ends at X+0x300, inside the setup code
-    check_fails("R04", snap, inputs(), "CAN_USE_HEAP set but heap end X+0x300 is not in (end of setup X+0xa00, X+0x10000]",
-                {HDR16 + 0x300});
+    check_fails("R04", snap, inputs(),
+                "CAN_USE_HEAP set but heap end X+0x300 is not in (end of setup X+0xa00, X+0x10000]", {HDR16 + 0x300});
 }
 
 TEST_CASE("R05 command line placement, NUL and length", "[rules]") {
@@ -111,7 +112,8 @@ TEST_CASE("R05 command line placement, NUL and length", "[rules]") {
         Snapshot snap = make_handoff16(inputs());
         poke32(snap, HDR16 + bp::HDR_CMD_LINE_PTR, HDR16 + 0x9000);
         poke_string(snap, HDR16 + 0x9000, CMDLINE);
-        check_fails("R05", snap, inputs(), "command line [0x19000, 0x1901d) is not between the heap end 0x20000 and 0xA0000",
+        check_fails("R05", snap, inputs(),
+                    "command line [0x19000, 0x1901d) is not between the heap end 0x20000 and 0xA0000",
                     {0x19000, 0x1901d});
     }
     SECTION("no NUL within cmdline_size") {
@@ -131,7 +133,8 @@ TEST_CASE("R06 command line equals --cmdline", "[rules]") {
     Snapshot snap = make_handoff64(inputs());
     VerifyInputs other = make_inputs();
     other.cmdline = "quiet";
-    check_fails("R06", snap, other, "command line is \"console=ttyS0 root=/dev/sda1\", expected \"quiet\"", {CMDLINE_32_64});
+    check_fails("R06", snap, other, "command line is \"console=ttyS0 root=/dev/sda1\", expected \"quiet\"",
+                {CMDLINE_32_64});
     other.cmdline.reset();
     CHECK(rule_status("R06", snap, other) == Status::not_applicable);
 }
@@ -221,10 +224,12 @@ TEST_CASE("R14 placed objects do not overlap", "[rules]") {
 TEST_CASE("R15 segments and entry point", "[rules]") {
     Snapshot snap16 = make_handoff16(inputs());
     snap16.cpu.ds.selector = 0;
-    check_fails("R15", snap16, inputs(), "16-bit hand-off: DS = 0x0, expected X>>4 = 0x1000", {SETUP_X + bp::SETUP_ENTRY_OFFSET});
+    check_fails("R15", snap16, inputs(), "16-bit hand-off: DS = 0x0, expected X>>4 = 0x1000",
+                {SETUP_X + bp::SETUP_ENTRY_OFFSET});
     Snapshot snap64 = make_handoff64(inputs());
     snap64.cpu.cs.selector = 0x08;
-    check_fails("R15", snap64, inputs(), "64-bit hand-off: CS = 0x8, expected 0x10", {KERNEL_LOAD + bp::ENTRY_64_OFFSET});
+    check_fails("R15", snap64, inputs(), "64-bit hand-off: CS = 0x8, expected 0x10",
+                {KERNEL_LOAD + bp::ENTRY_64_OFFSET});
     Snapshot snap32 = make_handoff32(inputs());
     snap32.cpu.ss.base = 0x1000;
     check_fails("R15", snap32, inputs(), "32-bit hand-off: SS is not 4 GiB flat", {KERNEL_LOAD});
@@ -288,7 +293,8 @@ TEST_CASE("R21 identity map of kernel, zero page and command line", "[rules]") {
     const std::uint64_t pd = PML4_ADDR + 2 * PAGE_4K;
     SECTION("first 2 MiB not present") {
         poke64(snap, pd, 0);
-        check_fails("R21", snap, inputs(), "kernel [load, +init_size) [0x100000, 0x500000) is not identity mapped", {KERNEL_LOAD});
+        check_fails("R21", snap, inputs(), "kernel [load, +init_size) [0x100000, 0x500000) is not identity mapped",
+                    {KERNEL_LOAD});
     }
     SECTION("pref_address window mapped elsewhere") {
         poke64(snap, pd + 8 * (KERNEL_PREF_ADDRESS / PAGE_2M), 0x83);  // to physical 0
@@ -304,7 +310,8 @@ TEST_CASE("R22 nothing in the decompressor's trampoline", "[rules]") {
     poke32(snap, HDR64 + bp::HDR_CMD_LINE_PTR, 0x9E000);
     poke_string(snap, 0x9E000, CMDLINE);
     check_fails("R22", snap, inputs(),
-                "command line [0x9e000, 0x9e01d) lies in the decompressor's trampoline [0x9d000, 0x9f000)", {0x9E000, 0x9D000});
+                "command line [0x9e000, 0x9e01d) lies in the decompressor's trampoline [0x9d000, 0x9f000)",
+                {0x9E000, 0x9D000});
     CHECK(rule_status("R22", make_handoff32(inputs()), inputs()) == Status::pass);
 }
 
@@ -340,6 +347,7 @@ TEST_CASE("R23 acpi_rsdp_addr points at a valid RSDP", "[rules]") {
     }
     SECTION("a wrong extended checksum") {
         poke8(snap, RSDP_ADDR + 24, 1);  // an XSDT address byte
-        check_fails("R23", snap, inputs(), "RSDP at 0x9fc00, revision 2: length 36 or extended checksum wrong", {RSDP_ADDR});
+        check_fails("R23", snap, inputs(), "RSDP at 0x9fc00, revision 2: length 36 or extended checksum wrong",
+                    {RSDP_ADDR});
     }
 }

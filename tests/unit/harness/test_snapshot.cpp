@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include <cstdio>
 #include <elf.h>
+#include <cstdio>
 #include <fstream>
 #include <random>
 
@@ -64,7 +64,7 @@ TEST_CASE("physical reads stay inside RAM and cross adjacent ranges", "[snapshot
     CHECK(snap.u32(0x2ffc) == 0xABABABABu);
     CHECK_FALSE(snap.u32(0x2ffe).has_value());  // 2 bytes past the end
     CHECK_FALSE(snap.u8(0xfff).has_value());
-    CHECK(snap.u16(0x100007) == 0x0908);        // spans two ranges
+    CHECK(snap.u16(0x100007) == 0x0908);  // spans two ranges
     CHECK(snap.in_ram(0x100000, 10));
     CHECK_FALSE(snap.in_ram(0x100000, 11));
     CHECK_FALSE(snap.in_ram(~0ull - 1, 4));
@@ -86,8 +86,8 @@ TEST_CASE("a QEMU dump without the BZCHECK note takes long mode from e_machine",
 
 TEST_CASE("truncated files give a clean error", "[snapshot]") {
     const auto bytes = serialize_snapshot(small_snapshot());
-    for (std::size_t length : {std::size_t(0), std::size_t(10), sizeof(Elf64_Ehdr), sizeof(Elf64_Ehdr) + 60, std::size_t(600),
-                               bytes.size() - 1}) {
+    for (std::size_t length : {std::size_t(0), std::size_t(10), sizeof(Elf64_Ehdr), sizeof(Elf64_Ehdr) + 60,
+                               std::size_t(600), bytes.size() - 1}) {
         INFO("length " << length);
         const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(length));
         CHECK_THROWS_AS(parse_snapshot(cut), SnapshotError);

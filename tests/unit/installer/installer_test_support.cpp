@@ -15,8 +15,8 @@ std::string difference(const Bytes& actual, const Bytes& expected) {
     const std::size_t common = std::min(actual.size(), expected.size());
     for (std::size_t i = 0; i < common; ++i) {
         if (actual[i] != expected[i]) {
-            return "first difference at byte " + std::to_string(i) + ": " + std::to_string(actual[i]) +
-                   " instead of " + std::to_string(expected[i]);
+            return "first difference at byte " + std::to_string(i) + ": " + std::to_string(actual[i]) + " instead of " +
+                   std::to_string(expected[i]);
         }
     }
     if (actual.size() != expected.size()) {
@@ -57,9 +57,7 @@ CommandResult run(const std::string& command_line) {
     return result;
 }
 
-CommandResult run_bzinstall(const std::string& arguments) {
-    return run(quoted(BZINSTALL_PATH) + " " + arguments);
-}
+CommandResult run_bzinstall(const std::string& arguments) { return run(quoted(BZINSTALL_PATH) + " " + arguments); }
 
 std::string quoted(const std::string& text) {
     std::string out = "'";

@@ -23,8 +23,8 @@ struct CliWorkspace {
     explicit CliWorkspace(const FakeKernel& fake = FakeKernel{}) { write_file(kernel, fake.bytes()); }
 
     CommandResult install(const std::string& options) const {
-        return run_bzinstall(fmt::format("--kernel {} {} {}", quoted(kernel.string()), options,
-                                         quoted(image.string())));
+        return run_bzinstall(
+            fmt::format("--kernel {} {} {}", quoted(kernel.string()), options, quoted(image.string())));
     }
 };
 
@@ -65,7 +65,7 @@ TEST_CASE("cli: usage errors exit 2", "[cli]") {
     CHECK(ws.install("--size lots").exit_code == 2);
     CHECK(ws.install("--size 0").exit_code == 2);
     CHECK(ws.install("--no-such-option").exit_code == 2);
-    CHECK(run_bzinstall(quoted(ws.image.string())).exit_code == 2);  // no --kernel
+    CHECK(run_bzinstall(quoted(ws.image.string())).exit_code == 2);                 // no --kernel
     CHECK(run_bzinstall("--kernel " + quoted(ws.kernel.string())).exit_code == 2);  // no IMAGE
     CHECK_FALSE(fs::exists(ws.image));
     CHECK(run_bzinstall("--help").exit_code == 0);
@@ -73,17 +73,18 @@ TEST_CASE("cli: usage errors exit 2", "[cli]") {
 
 TEST_CASE("cli: unreadable input files exit 2", "[cli]") {
     CliWorkspace ws;
-    CHECK(run_bzinstall("--kernel " + quoted(ws.dir.file("missing").string()) + " " +
-                        quoted(ws.image.string())).exit_code == 2);
+    CHECK(run_bzinstall("--kernel " + quoted(ws.dir.file("missing").string()) + " " + quoted(ws.image.string()))
+              .exit_code == 2);
     CHECK(ws.install("--initrd " + quoted(ws.dir.file("missing-initrd").string())).exit_code == 2);
-    CommandResult directory = run_bzinstall("--kernel " + quoted(ws.dir.file("").string()) + " " +
-                                            quoted(ws.image.string()));
+    CommandResult directory =
+        run_bzinstall("--kernel " + quoted(ws.dir.file("").string()) + " " + quoted(ws.image.string()));
     CHECK(directory.exit_code == 2);
     CHECK_THAT(directory.output, Catch::Contains("directory"));
     CHECK_FALSE(fs::exists(ws.image));
     // IMAGE in a directory that does not exist cannot be created.
     CHECK(run_bzinstall("--kernel " + quoted(ws.kernel.string()) + " " +
-                        quoted(ws.dir.file("no-such-dir/disk.img").string())).exit_code == 2);
+                        quoted(ws.dir.file("no-such-dir/disk.img").string()))
+              .exit_code == 2);
 }
 
 TEST_CASE("cli: --size with an existing image is a usage error, image unchanged", "[cli]") {
@@ -100,8 +101,8 @@ TEST_CASE("cli: a refused kernel exits 1 with one line naming file and problem",
     CliWorkspace ws(old);
     CommandResult r = ws.install("");
     CHECK(r.exit_code == 1);
-    CHECK(r.output == fmt::format("bzinstall: refused: {}: boot protocol 2.01 is older than 2.02\n",
-                                  ws.kernel.string()));
+    CHECK(r.output ==
+          fmt::format("bzinstall: refused: {}: boot protocol 2.01 is older than 2.02\n", ws.kernel.string()));
     CHECK_FALSE(fs::exists(ws.image));
 }
 
@@ -182,9 +183,9 @@ namespace {
 struct BadInput {
     std::string what;
     Bytes kernel;
-    std::string options;   // besides --kernel and --initrd
-    bool big_initrd;       // pass the initrd that does not fit instead of the good one
-    std::string message;   // in the line, after "bzinstall: refused: <the file>: "
+    std::string options;  // besides --kernel and --initrd
+    bool big_initrd;      // pass the initrd that does not fit instead of the good one
+    std::string message;  // in the line, after "bzinstall: refused: <the file>: "
 };
 
 FakeKernel with(void (*change)(FakeKernel&)) {
@@ -195,8 +196,7 @@ FakeKernel with(void (*change)(FakeKernel&)) {
 
 }  // namespace
 
-TEST_CASE("cli: each bad input is refused with one line, and an existing image stays byte for byte",
-          "[cli][refuse]") {
+TEST_CASE("cli: each bad input is refused with one line, and an existing image stays byte for byte", "[cli][refuse]") {
     CliWorkspace ws;
     const fs::path initrd = ws.dir.file("initrd.img");
     const fs::path big_initrd = ws.dir.file("big-initrd.img");
@@ -216,8 +216,7 @@ TEST_CASE("cli: each bad input is refused with one line, and an existing image s
          "truncated: file is"},
         {"shorter than a boot sector", Bytes(good.begin(), good.begin() + 100), "", false,
          "file is 100 bytes, too short for a kernel boot sector"},
-        {"not a bzImage at all", pattern_bytes(100000, 9), "", false,
-         "no boot flag 0xAA55 at 0x1FE"},
+        {"not a bzImage at all", pattern_bytes(100000, 9), "", false, "no boot flag 0xAA55 at 0x1FE"},
         {"boot protocol 2.01", with([](FakeKernel& k) { k.protocol = 0x0201; }).bytes(), "", false,
          "boot protocol 2.01 is older than 2.02"},
         {"a zImage", with([](FakeKernel& k) { k.loadflags = 0; }).bytes(), "", false,
@@ -239,9 +238,9 @@ TEST_CASE("cli: each bad input is refused with one line, and an existing image s
         write_file(bad_kernel, bad.kernel);
         const fs::path& named = bad.big_initrd ? big_initrd : bad_kernel;
         for (const fs::path& target : {ws.image, ws.dir.file("new.img")}) {
-            CommandResult r = run_bzinstall(fmt::format(
-                "--kernel {} --initrd {} {} {}", quoted(bad_kernel.string()),
-                quoted((bad.big_initrd ? big_initrd : initrd).string()), bad.options, quoted(target.string())));
+            CommandResult r = run_bzinstall(fmt::format("--kernel {} --initrd {} {} {}", quoted(bad_kernel.string()),
+                                                        quoted((bad.big_initrd ? big_initrd : initrd).string()),
+                                                        bad.options, quoted(target.string())));
             INFO(r.output);
             CHECK(r.exit_code == 1);
             CHECK_THAT(r.output, Catch::StartsWith("bzinstall: refused: " + named.string() + ": ") &&
@@ -253,8 +252,7 @@ TEST_CASE("cli: each bad input is refused with one line, and an existing image s
     }
 }
 
-TEST_CASE("cli: an existing blank image too small for the payload is refused and unchanged",
-          "[cli][refuse]") {
+TEST_CASE("cli: an existing blank image too small for the payload is refused and unchanged", "[cli][refuse]") {
     CliWorkspace ws;
     const std::uint64_t one_mib = 1024 * 1024;  // the MBR and the gap, no room for a payload
     write_file(ws.image, Bytes(one_mib, 0));

@@ -61,7 +61,8 @@ Bytes partition_bytes(const Bytes& disk, const PartitionEntry& entry) {
 // A zero-filled image with `sfdisk_script` applied to it (sfdisk, not our own encoder).
 void make_partitioned_image(const fs::path& image, std::uint64_t size_bytes, const std::string& sfdisk_script) {
     write_file(image, Bytes(size_bytes, 0));
-    CommandResult r = run(fmt::format("printf '%s\\n' {} | sfdisk -q {}", quoted(sfdisk_script), quoted(image.string())));
+    CommandResult r =
+        run(fmt::format("printf '%s\\n' {} | sfdisk -q {}", quoted(sfdisk_script), quoted(image.string())));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
 }
@@ -74,8 +75,8 @@ Bytes make_ext2(const TempDir& dir, std::uint64_t size_bytes) {
     write_file(source / "etc" / "big.bin", pattern_bytes(300000, 3));
     write_file(source / "etc" / "deep" / "small.bin", pattern_bytes(1000, 4));
     const fs::path fs_file = dir.file("ext2.fs");
-    CommandResult r = run(fmt::format("mkfs.ext2 -q -F -d {} {} {}k", quoted(source.string()),
-                                      quoted(fs_file.string()), size_bytes / 1024));
+    CommandResult r = run(fmt::format("mkfs.ext2 -q -F -d {} {} {}k", quoted(source.string()), quoted(fs_file.string()),
+                                      size_bytes / 1024));
     INFO(r.output);
     REQUIRE(r.exit_code == 0);
     Bytes fs_bytes = read_file(fs_file);
@@ -105,8 +106,8 @@ Bytes table_entry_bytes(const Bytes& disk, unsigned slot) {
 }
 
 // The payload bzinstall wrote into `entry`, checked against the files it came from.
-void check_payload(const Bytes& disk, const PartitionEntry& entry, const Bytes& kernel,
-                   const Bytes& initrd, const std::string& cmdline, std::uint32_t flags) {
+void check_payload(const Bytes& disk, const PartitionEntry& entry, const Bytes& kernel, const Bytes& initrd,
+                   const std::string& cmdline, std::uint32_t flags) {
     const std::uint64_t base = entry.lba_start * kSector;
     Bytes header = slice(disk, base, df::PAYLOAD_HDR_SIZE);
     ByteView h(header);
@@ -249,8 +250,7 @@ TEST_CASE("debug disk: --debug-disk chs sets the MBR's and stage 2's CHS flags a
             differing.push_back(i);
         }
     }
-    const std::vector<std::uint64_t> flag_bytes{df::MBR_PARAM_FLAGS,
-                                                df::STAGE2_LBA * kSector + df::S2_PARAM_FLAGS};
+    const std::vector<std::uint64_t> flag_bytes{df::MBR_PARAM_FLAGS, df::STAGE2_LBA * kSector + df::S2_PARAM_FLAGS};
     CHECK(differing == flag_bytes);
 }
 
@@ -313,7 +313,7 @@ TEST_CASE("installing beside an ext2 partition leaves it and the table intact", 
     PartitionTable table = read_partition_table(after);
     REQUIRE(table[1].type == df::BZ_PART_TYPE);
     CHECK(table[1].lba_start == 9 * kMiBSectors);  // next 1 MiB boundary after the ext2 partition
-    CHECK(table[1].active());  // nothing else was active
+    CHECK(table[1].active());                      // nothing else was active
     CHECK_FALSE(table[2].used());
     CHECK_FALSE(table[3].used());
     check_boot_code(after, table[1].lba_start);
@@ -394,8 +394,7 @@ TEST_CASE("a GPT disk is refused and left unchanged", "[image][refuse]") {
     check_refused_unchanged(ws, "GPT");
 }
 
-TEST_CASE("an image without room after the last partition is refused and left unchanged",
-          "[image][refuse]") {
+TEST_CASE("an image without room after the last partition is refused and left unchanged", "[image][refuse]") {
     Workspace ws;
     // The partition ends 1 sector short of the end of the file.
     make_partitioned_image(ws.image, 9 * kMiB, "start=2048, size=16383, type=83");
