@@ -20,22 +20,12 @@ std::uint64_t unit_bytes(std::string_view unit, std::uint64_t unit_without_suffi
     if (unit.empty()) return unit_without_suffix;
     std::uint64_t scale = 0;
     switch (upper(unit[0])) {
-        case 'B':
-            return unit.size() == 1 ? 1 : 0;
-        case 'K':
-            scale = KiB;
-            break;
-        case 'M':
-            scale = MiB;
-            break;
-        case 'G':
-            scale = GiB;
-            break;
-        case 'T':
-            scale = TiB;
-            break;
-        default:
-            return 0;
+        case 'B': return unit.size() == 1 ? 1 : 0;
+        case 'K': scale = KiB; break;
+        case 'M': scale = MiB; break;
+        case 'G': scale = GiB; break;
+        case 'T': scale = TiB; break;
+        default: return 0;
     }
     const std::string_view rest = unit.substr(1);
     if (rest.empty() || (rest.size() == 1 && (upper(rest[0]) == 'B' || upper(rest[0]) == 'I')) ||

@@ -30,6 +30,7 @@
 #include "install_plan.h"
 #include "partition_table.h"
 #include "payload.h"
+#include "require.h"
 
 namespace {
 namespace df = diskformat;
@@ -37,12 +38,7 @@ using namespace bzinstall;
 using bzboot::put_u32;
 using bzboot::round_up;
 
-void require(bool condition, const char* property) {
-    if (!condition) {
-        std::fprintf(stderr, "fuzz_install_plan: property violated: %s\n", property);
-        __builtin_trap();
-    }
-}
+void require(bool condition, const char* property) { fuzz::require(condition, "fuzz_install_plan", property); }
 
 constexpr std::uint64_t kSector = bootproto::SECTOR_SIZE;
 constexpr std::uint64_t kSizeField = kSector;  // offsets in the input, as above

@@ -17,6 +17,7 @@
 #include "diskformat.h"
 #include "errors.h"
 #include "kernel_header.h"
+#include "require.h"
 #include "rules.h"
 
 namespace {
@@ -24,13 +25,7 @@ namespace bp = bootproto;
 using bzinstall::BootRequest;
 using bzinstall::KernelHeader;
 
-// A broken property is a bug just like a crash: say which, then stop.
-void require(bool condition, const char* property) {
-    if (!condition) {
-        std::fprintf(stderr, "fuzz_kernel_header: property violated: %s\n", property);
-        __builtin_trap();
-    }
-}
+void require(bool condition, const char* property) { fuzz::require(condition, "fuzz_kernel_header", property); }
 
 // Whether `check` returns (true) or refuses with a one-line reason (false).
 template <typename Check>

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "require.h"
 #include "snapshot.h"
 
 namespace {
@@ -18,12 +19,7 @@ using bzcheck::CpuState;
 using bzcheck::Segment;
 using bzcheck::Snapshot;
 
-void require(bool condition, const char* property) {
-    if (!condition) {
-        std::fprintf(stderr, "fuzz_snapshot: property violated: %s\n", property);
-        __builtin_trap();
-    }
-}
+void require(bool condition, const char* property) { fuzz::require(condition, "fuzz_snapshot", property); }
 
 // How far c_string() probes: enough to cross range ends, short enough to keep runs fast.
 constexpr std::uint64_t kStringProbe = 256;

@@ -60,12 +60,8 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
         case HandoffKind::real16:
             h.base = cpu.cs.base >= bp::SETUP_ENTRY_OFFSET ? cpu.cs.base - bp::SETUP_ENTRY_OFFSET : 0;
             break;
-        case HandoffKind::prot32:
-            h.base = cpu.rsi & LOW_32_BITS;
-            break;
-        default:
-            h.base = cpu.rsi;
-            break;
+        case HandoffKind::prot32: h.base = cpu.rsi & LOW_32_BITS; break;
+        default: h.base = cpu.rsi; break;
     }
     const std::uint64_t span = h.kind == HandoffKind::real16 ? in.kernel.setup_size : bp::BP_SIZE;
     if (auto bytes = snap.read_phys(h.base, span)) {
@@ -73,15 +69,9 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
         h.header_found = h.field(bp::HDR_HEADER) == bp::HDRS_MAGIC;
     }
     switch (h.kind) {
-        case HandoffKind::real16:
-            h.load_address = h.field(bp::HDR_CODE32_START);
-            break;
-        case HandoffKind::prot32:
-            h.load_address = cpu.rip & LOW_32_BITS;
-            break;
-        default:
-            h.load_address = cpu.rip - bp::ENTRY_64_OFFSET;
-            break;
+        case HandoffKind::real16: h.load_address = h.field(bp::HDR_CODE32_START); break;
+        case HandoffKind::prot32: h.load_address = cpu.rip & LOW_32_BITS; break;
+        default: h.load_address = cpu.rip - bp::ENTRY_64_OFFSET; break;
     }
     h.bda_base_memory = std::uint64_t(snap.u16(bios::BDA_BASE_MEM_KIB).value_or(0)) * 1024;
     h.bda_ebda = std::uint64_t(snap.u16(bios::BDA_EBDA_SEG).value_or(0)) << 4;

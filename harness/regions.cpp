@@ -1,4 +1,5 @@
-// regions.cpp - mm.rst's tables, declared once as data, and the layout check.
+// regions.cpp - mm.rst's tables, declared once as data (as the document writes them; a
+// unit test checks them against bootproto.inc's bases), and the layout check.
 #include "regions.h"
 
 #include "bootproto.h"
@@ -21,7 +22,7 @@ const std::vector<Region>& layout_4level() {
         {0x0000800000000000, 0xffff7fffffffffff, K::hole, "non-canonical hole"},
         {0xffff800000000000, 0xffff87ffffffffff, K::hole, "guard hole, reserved for hypervisor"},
         {0xffff880000000000, 0xffff887fffffffff, K::other, "LDT remap for PTI"},
-        {bp::PAGE_OFFSET_4LEVEL, 0xffffc87fffffffff, K::direct_map, "direct mapping of all physical memory"},
+        {0xffff888000000000, 0xffffc87fffffffff, K::direct_map, "direct mapping of all physical memory"},
         {0xffffc88000000000, 0xffffc8ffffffffff, K::hole, "unused hole"},
         {0xffffc90000000000, 0xffffe8ffffffffff, K::other, "vmalloc/ioremap space"},
         {0xffffe90000000000, 0xffffe9ffffffffff, K::hole, "unused hole"},
@@ -55,7 +56,7 @@ const std::vector<Region>& layout_5level() {
             {0x0100000000000000, 0xfeffffffffffffff, K::hole, "non-canonical hole"},
             {0xff00000000000000, 0xff0fffffffffffff, K::hole, "guard hole, reserved for hypervisor"},
             {0xff10000000000000, 0xff10ffffffffffff, K::other, "LDT remap for PTI"},
-            {bp::PAGE_OFFSET_5LEVEL, 0xff90ffffffffffff, K::direct_map, "direct mapping of all physical memory"},
+            {0xff11000000000000, 0xff90ffffffffffff, K::direct_map, "direct mapping of all physical memory"},
             {0xff91000000000000, 0xff9fffffffffffff, K::hole, "unused hole"},
             {0xffa0000000000000, 0xffd1ffffffffffff, K::other, "vmalloc/ioremap space"},
             {0xffd2000000000000, 0xffd3ffffffffffff, K::hole, "unused hole"},
@@ -120,8 +121,7 @@ void check_mapping(const Mapping& m, const std::vector<Region>& table, std::uint
                                                {from, phys_from}});
                 break;
             case K::user:
-            case K::other:
-                break;
+            case K::other: break;
         }
     }
     if (m.attrs.writable && !m.attrs.no_execute)

@@ -16,12 +16,9 @@ nlohmann::json hex_list(const std::vector<std::uint64_t>& values) {
 
 const char* severity_name(Severity severity) {
     switch (severity) {
-        case Severity::fail:
-            return "FAIL";
-        case Severity::warning:
-            return "WARNING";
-        case Severity::ok:
-            break;
+        case Severity::fail: return "FAIL";
+        case Severity::warning: return "WARNING";
+        case Severity::ok: break;
     }
     return "OK";
 }

@@ -361,9 +361,7 @@ Outcome cpu_mode(const Handoff& h) {
         case HandoffKind::long64:
             if (!(cpu.efer & EFER_LMA) || !(cpu.cr0 & CR0_PG)) wrong.push_back("not in 64-bit mode with paging");
             break;
-        case HandoffKind::unknown:
-            wrong.push_back("unknown hand-off kind");
-            break;
+        case HandoffKind::unknown: wrong.push_back("unknown hand-off kind"); break;
     }
     if (!wrong.empty()) return fail(fmt::format("{}", fmt::join(wrong, "; ")));
     return pass(fmt::format("{} mode as required, interrupts disabled (CR0 {:#x}, EFER {:#x}, RFLAGS {:#x})",
@@ -565,14 +563,10 @@ const std::vector<Rule> RULES = {
 
 unsigned kind_bit(HandoffKind kind) {
     switch (kind) {
-        case HandoffKind::real16:
-            return K16;
-        case HandoffKind::prot32:
-            return K32;
-        case HandoffKind::long64:
-            return K64;
-        case HandoffKind::unknown:
-            break;
+        case HandoffKind::real16: return K16;
+        case HandoffKind::prot32: return K32;
+        case HandoffKind::long64: return K64;
+        case HandoffKind::unknown: break;
     }
     return 0;
 }
@@ -601,12 +595,9 @@ RuleResult run(const Rule& rule, const Handoff& h) {
 
 const char* status_name(Status status) {
     switch (status) {
-        case Status::pass:
-            return "PASS";
-        case Status::fail:
-            return "FAIL";
-        case Status::not_applicable:
-            break;
+        case Status::pass: return "PASS";
+        case Status::fail: return "FAIL";
+        case Status::not_applicable: break;
     }
     return "N/A";
 }

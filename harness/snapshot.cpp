@@ -221,20 +221,11 @@ void parse_bzcheck_note(ByteView desc, Snapshot& snap) {
     const auto handoff = note.find("handoff");
     if (handoff == note.end() || !handoff->is_number_unsigned()) throw SnapshotError("BZCHECK note: handoff missing");
     switch (handoff->get<std::uint64_t>()) {
-        case 0:
-            snap.handoff = HandoffKind::unknown;
-            break;
-        case 16:
-            snap.handoff = HandoffKind::real16;
-            break;
-        case 32:
-            snap.handoff = HandoffKind::prot32;
-            break;
-        case 64:
-            snap.handoff = HandoffKind::long64;
-            break;
-        default:
-            throw SnapshotError("BZCHECK note: handoff is not 0, 16, 32 or 64");
+        case 0: snap.handoff = HandoffKind::unknown; break;
+        case 16: snap.handoff = HandoffKind::real16; break;
+        case 32: snap.handoff = HandoffKind::prot32; break;
+        case 64: snap.handoff = HandoffKind::long64; break;
+        default: throw SnapshotError("BZCHECK note: handoff is not 0, 16, 32 or 64");
     }
     if (!note.contains("efer")) throw SnapshotError("BZCHECK note: efer missing");
     snap.cpu.efer = parse_hex(note["efer"], "efer");
@@ -507,14 +498,10 @@ std::uint64_t Snapshot::ram_bytes() const {
 
 const char* handoff_name(HandoffKind kind) {
     switch (kind) {
-        case HandoffKind::real16:
-            return "16-bit";
-        case HandoffKind::prot32:
-            return "32-bit";
-        case HandoffKind::long64:
-            return "64-bit";
-        case HandoffKind::unknown:
-            break;
+        case HandoffKind::real16: return "16-bit";
+        case HandoffKind::prot32: return "32-bit";
+        case HandoffKind::long64: return "64-bit";
+        case HandoffKind::unknown: break;
     }
     return "unknown";
 }

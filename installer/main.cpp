@@ -27,10 +27,6 @@ namespace {
 
 using namespace bzinstall;
 
-constexpr int kExitOk = 0;
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-
 constexpr int kHandoff16 = 16;               // enter the kernel's real-mode setup code
 constexpr int kHandoff64 = 64;               // enter the 64-bit entry point directly
 constexpr int kDefaultHandoff = kHandoff64;  // boot.rst "64-bit Boot Protocol"
@@ -191,18 +187,9 @@ int main(int argc, char** argv) {
 
     try {
         return install(options);
-    } catch (const Refusal& e) {
-        fmt::print(stderr, "bzinstall: refused: {}\n", e.what());
-        return kExitRefused;
-    } catch (const BadInput& e) {
-        fmt::print(stderr, "bzinstall: {}\n", e.what());
-        return kExitUsage;
-    } catch (const WriteFailure& e) {
-        fmt::print(stderr, "bzinstall: {}\n", e.what());
-        return kExitRefused;
-    } catch (const BrokenBuild& e) {
-        fmt::print(stderr, "bzinstall: broken build: embedded {}\n", e.what());
-        return kExitRefused;
+    } catch (const Failure& e) {
+        fmt::print(stderr, "bzinstall: {}{}\n", e.lead, e.what());
+        return e.exit_code;
     } catch (const std::exception& e) {
         fmt::print(stderr, "bzinstall: {}\n", e.what());
         return kExitRefused;

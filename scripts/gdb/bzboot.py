@@ -223,6 +223,12 @@ def print_fields(base, prefix, skip=()):
         print(f"  {name:<24} {base + off:#010x} ({width})  {value:#0{2 + 2 * width}x}")
 
 
+def header_at(arg, default):
+    """The linear address ARG (or `default`) and its setup header's "HdrS" field."""
+    base = int(gdb.parse_and_eval(arg)) if arg.strip() else default
+    return base, uint(base + const("HDR_HEADER"), 4)
+
+
 class Header(gdb.Command):
     """bz-header [ADDR]: the setup header at X (SETUP_BASE) or at linear ADDR."""
 
@@ -230,8 +236,7 @@ class Header(gdb.Command):
         super().__init__("bz-header", gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
-        base = int(gdb.parse_and_eval(arg)) if arg.strip() else const("SETUP_BASE")
-        magic = uint(base + const("HDR_HEADER"), 4)
+        base, magic = header_at(arg, const("SETUP_BASE"))
         state = "HdrS" if magic == const("HDRS_MAGIC") else f"no HdrS ({magic:#x}): not loaded yet?"
         print(f"setup header at X = {base:#x}: {state}")
         print_fields(base, "HDR_")
@@ -247,8 +252,7 @@ class BootParams(gdb.Command):
         super().__init__("bz-bootparams", gdb.COMMAND_DATA)
 
     def invoke(self, arg, from_tty):
-        base = int(gdb.parse_and_eval(arg)) if arg.strip() else reg("rsi")
-        magic = uint(base + const("HDR_HEADER"), 4)
+        base, magic = header_at(arg, reg("rsi"))
         if magic != const("HDRS_MAGIC"):
             raise gdb.GdbError(
                 f"bz-bootparams: no boot_params at {base:#x} (no HdrS): not built yet? At handoff64's "

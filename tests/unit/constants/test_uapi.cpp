@@ -135,19 +135,20 @@ CHECK_E820(length, size);
 CHECK_E820(type, type);
 static_assert(bios::E820_ENTRY_size == sizeof(struct boot_e820_entry), "E820_ENTRY_size");
 
-// --- flags, magic numbers and E820 types ------------------------------------------
-static_assert(bp::LOADED_HIGH == uapi::loaded_high, "LOADED_HIGH");
-static_assert(bp::KASLR_FLAG == uapi::kaslr_flag, "KASLR_FLAG");
-static_assert(bp::QUIET_FLAG == uapi::quiet_flag, "QUIET_FLAG");
-static_assert(bp::KEEP_SEGMENTS == uapi::keep_segments, "KEEP_SEGMENTS");
-static_assert(bp::CAN_USE_HEAP == uapi::can_use_heap, "CAN_USE_HEAP");
-static_assert(bp::XLF_KERNEL_64 == uapi::xlf_kernel_64, "XLF_KERNEL_64");
-static_assert(bp::XLF_CAN_BE_LOADED_ABOVE_4G == uapi::xlf_can_be_loaded_above_4g, "XLF_CAN_BE_LOADED_ABOVE_4G");
-static_assert(bp::E820_TYPE_RAM == uapi::e820_ram, "E820_RAM");
-static_assert(bp::E820_TYPE_RESERVED == uapi::e820_reserved, "E820_RESERVED");
-static_assert(bp::E820_TYPE_ACPI == uapi::e820_acpi, "E820_ACPI");
-static_assert(bp::E820_TYPE_NVS == uapi::e820_nvs, "E820_NVS");
-static_assert(bp::E820_TYPE_UNUSABLE == uapi::e820_unusable, "E820_UNUSABLE");
+// --- flags and E820 types -----------------------------------------------------------
+#define SAME_VALUE(ours, kernel) static_assert(bp::ours == uapi::kernel, #ours)
+SAME_VALUE(LOADED_HIGH, loaded_high);
+SAME_VALUE(KASLR_FLAG, kaslr_flag);
+SAME_VALUE(QUIET_FLAG, quiet_flag);
+SAME_VALUE(KEEP_SEGMENTS, keep_segments);
+SAME_VALUE(CAN_USE_HEAP, can_use_heap);
+SAME_VALUE(XLF_KERNEL_64, xlf_kernel_64);
+SAME_VALUE(XLF_CAN_BE_LOADED_ABOVE_4G, xlf_can_be_loaded_above_4g);
+SAME_VALUE(E820_TYPE_RAM, e820_ram);
+SAME_VALUE(E820_TYPE_RESERVED, e820_reserved);
+SAME_VALUE(E820_TYPE_ACPI, e820_acpi);
+SAME_VALUE(E820_TYPE_NVS, e820_nvs);
+SAME_VALUE(E820_TYPE_UNUSABLE, e820_unusable);
 
 // --- struct screen_info ----------------------------------------------------------------
 CHECK_SI(SI_ORIG_X, orig_x);

@@ -43,6 +43,23 @@ TEST_CASE("the regions tables cover the address space in order", "[layout]") {
     }));
 }
 
+// The tables transcribe mm.rst; the loader's bases come from bootproto.inc: they agree.
+TEST_CASE("mm.rst's direct map and kernel text start where bootproto.inc says", "[layout]") {
+    for (auto [levels, page_offset] :
+         {std::pair{4, bootproto::PAGE_OFFSET_4LEVEL}, std::pair{5, bootproto::PAGE_OFFSET_5LEVEL}}) {
+        const auto& table = layout_for(levels);
+        const auto direct =
+            std::find_if(table.begin(), table.end(), [](const Region& r) { return r.kind == RegionKind::direct_map; });
+        const auto text =
+            std::find_if(table.begin(), table.end(), [](const Region& r) { return r.kind == RegionKind::kernel_text; });
+        REQUIRE(direct != table.end());
+        REQUIRE(text != table.end());
+        CHECK(direct->start == page_offset);
+        CHECK(text->start == bootproto::KERNEL_TEXT_MAP);
+        CHECK(text->last + 1 - text->start == bootproto::KERNEL_TEXT_MAP_SIZE);
+    }
+}
+
 TEST_CASE("a correct 4-level hand-off map passes with a W+X warning", "[layout]") {
     const LayoutReport report = check_layout(make_handoff64(make_inputs()));
     CHECK(report.paging);
