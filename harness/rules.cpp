@@ -21,7 +21,10 @@ namespace {
 constexpr std::uint64_t FOUR_GIB = 0x100000000ull;
 constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;  // X..X+0x10000: setup, heap and stack
 constexpr std::uint64_t PARAGRAPH = 16;
-constexpr std::uint64_t INITRD_ALIGN = PAGE_4K;  // "page aligned"
+constexpr std::uint64_t SETUP_BASE_MIN = 0x10000;      // the lowest X
+constexpr std::uint64_t LEGACY_SETUP_BASE = 0x90000;   // X of protocol 2.01 and older
+constexpr std::uint64_t LEGACY_SETUP_LIMIT = 0x9A000;  // "avoid using memory above 0x9a000"
+constexpr std::uint64_t INITRD_ALIGN = PAGE_4K;        // "page aligned"
 constexpr std::uint32_t FLAT_LIMIT = 0xffffffff;
 // efi_info.efi_loader_signature of an EFI loader (EFI32/EFI64_LOADER_SIGNATURE,
 // arch/x86/include/asm/efi.h): then the decompressor ignores the BDA.
@@ -137,14 +140,37 @@ Outcome setup_identical(const Handoff& h) {
         {h.base + first, h.base + end});
 }
 
+// boot.rst "Memory Layout of The Real-Mode Code": X as low as possible, the
+// real-mode code (setup, heap/stack, command line) below the top of low memory,
+// and "When loading at 0x90000, avoid using memory above 0x9a000" (so too for
+// protocol 2.01 and older, which load there). X+0x10000 is no limit: the heap
+// may be smaller than 0x8000 bytes.
 Outcome setup_base(const Handoff& h) {
-    const std::uint64_t top = h.base + SETUP_SEGMENT_SIZE;
     if (h.base % PARAGRAPH != 0) return fail(fmt::format("X = {:#x} is not 16-byte aligned", h.base), {h.base});
-    if (top > h.low_memory_top)
-        return fail(fmt::format("X+0x10000 = {:#x} lies above the top of low memory {:#x}", top, h.low_memory_top),
-                    {h.base, top});
-    return pass(fmt::format("X = {:#x}; X+0x10000 = {:#x} <= low memory top {:#x}", h.base, top, h.low_memory_top),
-                {h.base, top});
+    if (h.base < SETUP_BASE_MIN)
+        return fail(fmt::format("X = {:#x} lies below {:#x}", h.base, SETUP_BASE_MIN), {h.base});
+    // The end of everything placed for the real-mode code, the highest first found.
+    std::string what = "setup end";
+    std::uint64_t end = h.base + h.in.kernel.setup_size;
+    const auto raise = [&](const char* name, std::uint64_t candidate) {
+        if (candidate > end) what = name, end = candidate;
+    };
+    if (h.field(bp::HDR_LOADFLAGS) & bp::CAN_USE_HEAP) raise("heap end", h.base + heap_end(h));
+    if (h.cmdline_address() != 0 && h.cmdline_address() < LOW_MEMORY_LIMIT)
+        if (const auto cmdline = read_cmdline(h)) raise("command line end", h.cmdline_address() + cmdline->size() + 1);
+    const CpuState& cpu = h.snap.cpu;
+    const std::uint64_t sp = (cpu.rsp & 0xffff) == 0 ? SETUP_SEGMENT_SIZE : (cpu.rsp & 0xffff);
+    raise("SS:SP", cpu.ss.base + sp);
+    if (end > h.low_memory_top)
+        return fail(fmt::format("{} {:#x} lies above the top of low memory {:#x}", what, end, h.low_memory_top),
+                    {h.base, end});
+    const bool at_0x90000 = h.base == LEGACY_SETUP_BASE || h.in.kernel.version < bp::PROTOCOL_MIN;
+    if (at_0x90000 && end > LEGACY_SETUP_LIMIT)
+        return fail(fmt::format("X = {:#x}: {} {:#x} lies above {:#x}", h.base, what, end, LEGACY_SETUP_LIMIT),
+                    {h.base, end});
+    return pass(fmt::format("X = {:#x}; real-mode code up to {:#x} ({}) <= {:#x}", h.base, end, what,
+                            at_0x90000 ? std::min(h.low_memory_top, LEGACY_SETUP_LIMIT) : h.low_memory_top),
+                {h.base, end});
 }
 
 Outcome heap(const Handoff& h) {
@@ -506,8 +532,9 @@ const std::vector<Rule> RULES = {
      "write/modify",
      BOOT_RST, setup_identical},
     {"R03", "setup-base", only(K16, "the real-mode setup is not used by a 32/64-bit hand-off"),
-     "X as low as the loader permits, X+0x10000 below the top of low memory (16-byte aligned segment base)", BOOT_RST,
-     setup_base},
+     "X as low as possible (16-byte aligned, at least 0x10000); the setup, heap, command line and stack below the top "
+     "of low memory; when loading at 0x90000, avoid using memory above 0x9a000",
+     BOOT_RST, setup_base},
     {"R04", "heap-end", only(K16, "the setup heap is used only by the 16-bit entry", HEADER),
      "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", BOOT_RST,
      heap},

@@ -90,13 +90,110 @@ TEST_CASE("R02 setup identical to the file except loader fields", "[rules]") {
     }
 }
 
-TEST_CASE("R03 X+0x10000 at or below the top of low memory", "[rules]") {
+namespace {
+// The 16-bit hand-off with the real-mode code moved to X: setup, segments and
+// SP follow it; the heap end and command line stay as the caller sets them.
+Snapshot relocated16(std::uint64_t x, std::uint16_t heap_end_ptr, std::uint32_t cmdline, std::uint16_t sp) {
     Snapshot snap = make_handoff16(inputs());
-    CHECK(rule_status("R03", snap, inputs()) == Status::pass);
-    poke16(snap, bios::BDA_BASE_MEM_KIB, 64);  // the BIOS reports only 64 KiB of base memory
-    check_fails("R03", snap, inputs(), "X+0x10000 = 0x20000 lies above the top of low memory 0x10000",
-                {SETUP_X, 0x20000});
+    const auto setup = snap.read_phys(SETUP_X, inputs().kernel.setup_size);
+    REQUIRE(setup);
+    poke(snap, x, *setup);
+    poke16(snap, x + bp::HDR_HEAP_END_PTR, heap_end_ptr);
+    poke32(snap, x + bp::HDR_CMD_LINE_PTR, cmdline);
+    poke_string(snap, cmdline, CMDLINE);
+    CpuState& cpu = snap.cpu;
+    const auto seg = static_cast<std::uint32_t>(x >> 4);
+    cpu.cs.selector = seg + (bp::SETUP_ENTRY_OFFSET >> 4);
+    cpu.cs.base = x + bp::SETUP_ENTRY_OFFSET;
+    for (Segment* s : {&cpu.ds, &cpu.es, &cpu.ss, &cpu.fs, &cpu.gs}) s->selector = seg, s->base = x;
+    cpu.rsp = sp;
+    return snap;
+}
+// GRUB 2's linux16: X = 0x90000, heap end 0x99000, command line at 0x99000, SP 0x9000.
+constexpr std::uint64_t GRUB_X = 0x90000;
+constexpr std::uint16_t GRUB_HEAP_END_PTR = 0x8e00;
+constexpr std::uint32_t GRUB_CMDLINE = 0x99000;
+constexpr std::uint16_t GRUB_SP = 0x9000;
+Snapshot grub_linux16(std::uint16_t heap_end_ptr = GRUB_HEAP_END_PTR) {
+    return relocated16(GRUB_X, heap_end_ptr, GRUB_CMDLINE, GRUB_SP);
+}
+}  // namespace
+
+TEST_CASE("R03 bzboot's layout: X = 0x10000, the real-mode code below the top of low memory", "[rules]") {
+    Snapshot snap = make_handoff16(inputs());
+    const RuleResult r = rule_result("R03", snap, inputs());
+    CHECK(r.status == Status::pass);
+    CHECK(r.message == "X = 0x10000; real-mode code up to 0x2001d (command line end) <= 0x9fc00");
+    CHECK(r.addresses == Addresses{SETUP_X, 0x2001d});
     CHECK(rule_status("R03", make_handoff64(inputs()), inputs()) == Status::not_applicable);
+    CHECK(rule_status("R03", make_handoff32(inputs()), inputs()) == Status::not_applicable);
+}
+
+TEST_CASE("R03 GRUB linux16's layout passes: X+0x10000 above the top of low memory is no limit", "[rules]") {
+    const Snapshot snap = grub_linux16();
+    const RuleResult r = rule_result("R03", snap, inputs());
+    INFO(r.message);
+    CHECK(r.status == Status::pass);
+    CHECK(r.message == "X = 0x90000; real-mode code up to 0x9901d (command line end) <= 0x9a000");
+    CHECK(r.addresses == Addresses{GRUB_X, 0x9901d});
+    // The rest of the hand-off is right too.
+    for (const RuleResult& each : verify(snap, inputs())) {
+        INFO(each.id << ": " << each.message);
+        CHECK(each.status != Status::fail);
+    }
+    // boot.rst's Sample Boot Configuration: the heap up to 0x9a000 exactly.
+    CHECK(rule_status("R03", grub_linux16(0x9e00), inputs()) == Status::pass);
+}
+
+TEST_CASE("R03 X 16-byte aligned and at least 0x10000", "[rules]") {
+    SECTION("not 16-byte aligned") {
+        Snapshot snap = make_handoff16(inputs());
+        snap.cpu.cs.base += 8;
+        check_fails("R03", snap, inputs(), "X = 0x10008 is not 16-byte aligned", {0x10008});
+    }
+    SECTION("below 0x10000") {
+        const Snapshot snap = relocated16(0x8000, 0x7e00, 0x10000, 0x7e00);
+        check_fails("R03", snap, inputs(), "X = 0x8000 lies below 0x10000", {0x8000});
+    }
+}
+
+TEST_CASE("R03 the real-mode code below the top of low memory", "[rules]") {
+    SECTION("heap end above the EBDA") {
+        const Snapshot snap = grub_linux16(0xfe00);  // heap end X+0x10000 = 0xa0000
+        check_fails("R03", snap, inputs(), "heap end 0xa0000 lies above the top of low memory 0x9fc00",
+                    {GRUB_X, 0xa0000});
+    }
+    SECTION("command line end above the BIOS's base memory") {
+        Snapshot snap = make_handoff16(inputs());
+        poke16(snap, bios::BDA_BASE_MEM_KIB, 128);  // base memory ends at 0x20000, the command line at 0x2001d
+        check_fails("R03", snap, inputs(), "command line end 0x2001d lies above the top of low memory 0x20000",
+                    {SETUP_X, 0x2001d});
+    }
+    SECTION("SS:SP above the top of low memory") {
+        Snapshot snap = grub_linux16();
+        snap.cpu.rsp = 0xa000;                      // SS:SP 0x9a000
+        poke16(snap, bios::BDA_BASE_MEM_KIB, 614);  // base memory ends at 0x99800
+        check_fails("R03", snap, inputs(), "SS:SP 0x9a000 lies above the top of low memory 0x99800", {GRUB_X, 0x9a000});
+    }
+}
+
+TEST_CASE("R03 at X = 0x90000 nothing above 0x9A000", "[rules]") {
+    SECTION("heap end") {
+        const Snapshot snap = grub_linux16(0x9f00);  // heap end 0x9a100
+        check_fails("R03", snap, inputs(), "X = 0x90000: heap end 0x9a100 lies above 0x9a000", {GRUB_X, 0x9a100});
+    }
+    SECTION("command line") {
+        Snapshot snap = grub_linux16();
+        poke32(snap, GRUB_X + bp::HDR_CMD_LINE_PTR, 0x99ff0);
+        poke_string(snap, 0x99ff0, CMDLINE);
+        check_fails("R03", snap, inputs(), "X = 0x90000: command line end 0x9a00d lies above 0x9a000",
+                    {GRUB_X, 0x9a00d});
+    }
+    SECTION("SS:SP") {
+        Snapshot snap = grub_linux16();
+        snap.cpu.rsp = 0xa000 + 0x10;
+        check_fails("R03", snap, inputs(), "X = 0x90000: SS:SP 0x9a010 lies above 0x9a000", {GRUB_X, 0x9a010});
+    }
 }
 
 TEST_CASE("R04 heap_end_ptr consistent with CAN_USE_HEAP", "[rules]") {
