@@ -61,7 +61,7 @@ class BadLine(Exception):
     pass
 
 
-def parse(path):
+def parse(path, source_dir):
     """The constants of one file, in order: dicts with name, kind, expr, width, comment, line."""
     constants = []
     blocks = []  # "guard" or "check", innermost last
@@ -70,7 +70,7 @@ def parse(path):
         lines = f.read().splitlines()
     for number, text in enumerate(lines, 1):
         def where():
-            return f"{os.path.relpath(path, SOURCE_DIR)}:{number}"
+            return f"{os.path.relpath(path, source_dir)}:{number}"
 
         def define(entry):
             if "check" in blocks:
@@ -183,8 +183,8 @@ struct Field {
 """
 
 
-def cpp_header(namespace, path, entries):
-    out = [f"// Generated from {os.path.relpath(path, SOURCE_DIR)} by cmake/constants.py: do not edit.",
+def cpp_header(namespace, source, entries):
+    out = [f"// Generated from {source} by cmake/constants.py: do not edit.",
            "#pragma once", "#include <cstdint>", '#include "field.h"', "", f"namespace {namespace} {{",
            "using bzboot::Field;"]
     open_struc = None
@@ -226,11 +226,7 @@ def shell_constants(table):
     return "\n".join(out) + "\n"
 
 
-SOURCE_DIR = "."
-
-
 def main():
-    global SOURCE_DIR
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--nasm", required=True)
     parser.add_argument("--out-dir", required=True)
@@ -238,7 +234,7 @@ def main():
     parser.add_argument("-I", dest="include_dirs", action="append", default=[])
     parser.add_argument("files", nargs="+", metavar="NAMESPACE=FILE.inc")
     args = parser.parse_args()
-    SOURCE_DIR = args.source_dir
+    source_dir = args.source_dir
     specs = []
     for spec in args.files:
         namespace, sep, path = spec.partition("=")
@@ -247,7 +243,7 @@ def main():
         specs.append((namespace, path))
     os.makedirs(args.out_dir, exist_ok=True)
     try:
-        files = [(namespace, path, parse(path)) for namespace, path in specs]
+        files = [(namespace, path, parse(path, source_dir)) for namespace, path in specs]
         values = evaluate(args.nasm, args.include_dirs, files, args.out_dir)
     except (BadLine, OSError) as error:
         print(f"constants.py: {error}", file=sys.stderr)
@@ -258,7 +254,7 @@ def main():
         for c in constants:
             value, width = values[c["name"]]
             entries[c["name"]] = {"value": value, "width": width if c["width"] else None, "kind": c["kind"],
-                                  "comment": c["comment"], "file": os.path.relpath(path, SOURCE_DIR), "line": c["line"]}
+                                  "comment": c["comment"], "file": os.path.relpath(path, source_dir), "line": c["line"]}
             if "struc" in c:
                 entries[c["name"]]["struc"] = c["struc"]
     write_if_changed(os.path.join(args.out_dir, "constants.json"), json.dumps(table, indent=1) + "\n")
@@ -266,7 +262,7 @@ def main():
     write_if_changed(os.path.join(args.out_dir, "field.h"), FIELD_H)
     for namespace, path, _ in files:
         entries = [dict(e, name=name) for name, e in table[namespace].items()]
-        write_if_changed(os.path.join(args.out_dir, f"{namespace}.h"), cpp_header(namespace, path, entries))
+        write_if_changed(os.path.join(args.out_dir, f"{namespace}.h"), cpp_header(namespace, os.path.relpath(path, source_dir), entries))
     write_if_changed(os.path.join(args.out_dir, "constants.sh"), shell_constants(table))
     return 0
 

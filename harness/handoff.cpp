@@ -4,6 +4,7 @@
 #include "bios.h"
 #include "bootproto.h"
 #include "common/bytes.h"
+#include "common/size.h"
 
 #include <algorithm>
 
@@ -12,7 +13,6 @@ namespace bp = bootproto;
 
 namespace {
 constexpr std::uint64_t BIOS_RESERVED_END = 0x1000;  // IVT, BDA, MBR area (boot.rst memory map)
-constexpr std::uint64_t ONE_MIB = 0x100000;
 constexpr std::uint64_t LOW_32_BITS = 0xffffffff;
 
 HandoffKind kind_from_cpu(const CpuState& cpu) {
@@ -27,18 +27,17 @@ std::uint64_t Handoff::field(bzboot::Field f, std::uint64_t at) const {
     return bzboot::ByteView(header).field(f, at).value_or(0);
 }
 
-std::uint64_t Handoff::cmdline_address() const {
-    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_CMD_LINE_PTR);
-    return field(bp::HDR_CMD_LINE_PTR) | (high << 32);
+// A setup-header field and, in a 32/64-bit hand-off's boot_params, the ext_ field that
+// holds its upper 32 bits (zero-page.rst); the 16-bit entry builds boot_params itself.
+std::uint64_t Handoff::with_high_half(bzboot::Field low, bzboot::Field high) const {
+    const std::uint64_t upper = kind == HandoffKind::real16 ? 0 : field(high);
+    return field(low) | (upper << 32);
 }
+std::uint64_t Handoff::cmdline_address() const { return with_high_half(bp::HDR_CMD_LINE_PTR, bp::BP_EXT_CMD_LINE_PTR); }
 std::uint64_t Handoff::initrd_address() const {
-    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_IMAGE);
-    return field(bp::HDR_RAMDISK_IMAGE) | (high << 32);
+    return with_high_half(bp::HDR_RAMDISK_IMAGE, bp::BP_EXT_RAMDISK_IMAGE);
 }
-std::uint64_t Handoff::initrd_size() const {
-    const std::uint64_t high = kind == HandoffKind::real16 ? 0 : field(bp::BP_EXT_RAMDISK_SIZE);
-    return field(bp::HDR_RAMDISK_SIZE) | (high << 32);
-}
+std::uint64_t Handoff::initrd_size() const { return with_high_half(bp::HDR_RAMDISK_SIZE, bp::BP_EXT_RAMDISK_SIZE); }
 bool Handoff::has_e820() const { return kind != HandoffKind::real16 && header_found && field(bp::BP_E820_ENTRIES) > 0; }
 
 std::vector<E820Entry> Handoff::e820_entries() const {
@@ -92,7 +91,7 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
         h.usable_ram = both;
     }
     h.usable_ram.remove(0, BIOS_RESERVED_END);
-    h.usable_ram.remove(h.low_memory_top, ONE_MIB);
+    h.usable_ram.remove(h.low_memory_top, bzboot::MiB);
 
     if (h.kind == HandoffKind::long64) h.walk = walk_page_tables(snap);
     return h;

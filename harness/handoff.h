@@ -53,6 +53,7 @@ struct Handoff {
     // width as bootproto.inc declares it), or of a structure `at` bytes into
     // them (an E820 entry); 0 when it lies outside what was read.
     std::uint64_t field(bzboot::Field field, std::uint64_t at = 0) const;
+    std::uint64_t with_high_half(bzboot::Field low, bzboot::Field high) const;
     std::uint64_t cmdline_address() const;
     std::uint64_t initrd_address() const;
     std::uint64_t initrd_size() const;

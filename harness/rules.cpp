@@ -5,6 +5,7 @@
 #include "rules.h"
 
 #include "bootproto.h"
+#include "common/size.h"
 
 #include <fmt/format.h>
 
@@ -18,7 +19,6 @@ namespace bp = bootproto;
 namespace {
 
 // --- constants of the boot protocol that the includes do not carry ---------------
-constexpr std::uint64_t FOUR_GIB = 0x100000000ull;
 constexpr std::uint64_t SETUP_SEGMENT_SIZE = 0x10000;  // X..X+0x10000: setup, heap and stack
 constexpr std::uint64_t PARAGRAPH = 16;
 constexpr std::uint64_t SETUP_BASE_MIN = 0x10000;      // the lowest X
@@ -200,7 +200,7 @@ Outcome cmdline_placement(const Handoff& h) {
             return fail(
                 fmt::format("command line [{:#x}, {:#x}) is not between the heap end {:#x} and 0xA0000", ptr, end, low),
                 {ptr, end});
-    } else if (end > FOUR_GIB && h.field(bp::BP_EXT_CMD_LINE_PTR) == 0) {
+    } else if (end > 4 * bzboot::GiB && h.field(bp::BP_EXT_CMD_LINE_PTR) == 0) {
         return fail(fmt::format("command line [{:#x}, {:#x}) is not below 4 GiB", ptr, end), {ptr, end});
     }
     return pass(fmt::format("command line [{:#x}, {:#x}), {} of at most {} bytes, NUL-terminated", ptr, end,
