@@ -3,6 +3,7 @@
 #   make disk.img        build a bootable image [KERNEL= INITRD= CMDLINE= HANDOFF=16|64 LA57=1]
 #   make test            build everything and run every test through ctest
 #   make bench           boot-time figures: bzboot beside QEMU's own -kernel loader
+#   make conformance     bzcheck's verdicts on GRUB, SYSLINUX, QEMU -kernel and bzboot: one table
 #   make fuzz            libFuzzer runs of the parsers (clang, build-fuzz/) [FUZZ_SECONDS=60 FUZZ_MERGE=1]
 #   make bochs           Bochs debugger session on an image [IMAGE=disk.img BREAK=name,...]
 #   make gdb             QEMU + gdb session on an image [IMAGE=disk.img BREAK=name,... QEMU_ARGS=...]
@@ -21,7 +22,7 @@ export BZ_CMDLINE := $(CMDLINE)
 export BZ_HANDOFF := $(HANDOFF)
 export BZ_LA57    := $(LA57)
 
-.PHONY: all build test bench disk.img clean fuzz bochs gdb
+.PHONY: all build test bench conformance disk.img clean fuzz bochs gdb
 all: build
 
 # Configure every time (quick): picks up new source folders too.
@@ -45,6 +46,10 @@ test: build
 
 bench: build
 	scripts/bench
+
+# Writes $(BUILD)/conformance/conformance.md and .json; scripts/conformance --help for its options.
+conformance: build
+	scripts/conformance --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD) disk.img disk.img.tmp
