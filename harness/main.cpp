@@ -2,7 +2,8 @@
 // where Documentation/arch/x86/boot.rst says (verify), and that the page
 // tables at the hand-off fit the documented x86-64 layout (layout).
 //
-// Exit codes: 0 all rules pass, 1 a rule failed, 2 bad input or usage.
+// Exit codes: 0 no rule failed (WARNs allowed, unless verify --strict), 1 a
+// rule failed, 2 bad input or usage.
 #include "regions.h"
 #include "report.h"
 #include "rules.h"
@@ -34,7 +35,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 struct VerifyOptions {
     std::string snapshot, kernel, initrd, cmdline;
-    bool no_initrd = false, json = false;
+    bool no_initrd = false, json = false, strict = false;
 };
 
 int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
@@ -51,12 +52,12 @@ int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
     const bzcheck::Snapshot snap = bzcheck::read_snapshot(options.snapshot);
     const bzcheck::Handoff handoff = bzcheck::analyse(snap, inputs);  // once: it walks the page tables
     const auto results = bzcheck::verify(handoff);
-    const bzcheck::VerifySummary summary{options.snapshot, handoff.kind, handoff.base};
+    const bzcheck::VerifySummary summary = bzcheck::summarize(options.snapshot, handoff, options.strict);
     if (options.json)
         fmt::print("{}\n", bzcheck::verify_json(summary, results).dump(2));
     else
         fmt::print("{}", bzcheck::verify_text(summary, results));
-    return bzcheck::any_failed(results) ? EXIT_RULE_FAILED : EXIT_PASS;
+    return bzcheck::rejected(results, options.strict) ? EXIT_RULE_FAILED : EXIT_PASS;
 }
 
 int run_layout(const std::string& snapshot, bool json, const bzcheck::LayoutOptions& options) {
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
     verify_cmd->add_flag("--no-initrd", verify.no_initrd, "the loader was given no initrd")->excludes(initrd_opt);
     auto* cmdline_opt = verify_cmd->add_option("--cmdline", verify.cmdline, "the expected kernel command line");
     verify_cmd->add_flag("--json", verify.json, "print JSON (docs/bzcheck.md)");
+    verify_cmd->add_flag("--strict", verify.strict, "exit 1 on a WARN too, not only on a FAIL");
 
     std::string layout_snapshot;
     bool layout_as_json = false;

@@ -1,6 +1,8 @@
 // report.cpp - text and JSON forms of verify and layout results.
 #include "report.h"
 
+#include "bootproto.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -38,8 +40,19 @@ std::string human_size(std::uint64_t bytes) {
 
 std::string hex(std::uint64_t value) { return fmt::format("{:#x}", value); }
 
-bool any_failed(const std::vector<RuleResult>& results) {
-    return std::any_of(results.begin(), results.end(), [](const RuleResult& r) { return r.status == Status::fail; });
+VerifySummary summarize(const std::string& snapshot, const Handoff& h, bool strict) {
+    VerifySummary summary;
+    summary.snapshot = snapshot;
+    summary.kind = h.kind;
+    summary.base = h.base;
+    if (h.kind == HandoffKind::real16 && (h.field(bootproto::HDR_LOADFLAGS) & bootproto::CAN_USE_HEAP))
+        summary.heap_end = h.base + h.field(bootproto::HDR_HEAP_END_PTR) + bootproto::SETUP_ENTRY_OFFSET;
+    summary.cmd_line_ptr = h.cmdline_address();
+    summary.load_address = h.load_address;
+    summary.initrd_address = h.initrd_address();
+    summary.initrd_size = h.initrd_size();
+    summary.strict = strict;
+    return summary;
 }
 
 std::string verify_text(const VerifySummary& summary, const std::vector<RuleResult>& results) {
@@ -55,8 +68,10 @@ std::string verify_text(const VerifySummary& summary, const std::vector<RuleResu
     const auto count = [&](Status s) {
         return std::count_if(results.begin(), results.end(), [&](const RuleResult& r) { return r.status == s; });
     };
-    out += fmt::format("{}: {} passed, {} failed, {} not applicable\n", any_failed(results) ? "FAIL" : "PASS",
-                       count(Status::pass), count(Status::fail), count(Status::not_applicable));
+    const bool rejects = rejected(results, summary.strict);
+    out += fmt::format("{}{}: {} passed, {} warned, {} failed, {} not applicable\n", status_name(overall(results)),
+                       summary.strict && overall(results) == Status::warn && rejects ? " (--strict: rejected)" : "",
+                       count(Status::pass), count(Status::warn), count(Status::fail), count(Status::not_applicable));
     return out;
 }
 
@@ -64,16 +79,29 @@ nlohmann::json verify_json(const VerifySummary& summary, const std::vector<RuleR
     nlohmann::json rules = nlohmann::json::array();
     for (const RuleResult& r : results)
         rules.push_back({{"id", r.id},
+                         {"name", r.name},
                          {"status", status_name(r.status)},
+                         {"grade", grade_name(r.grade)},
                          {"addresses", hex_list(r.addresses)},
                          {"message", r.message},
                          {"citation", r.citation},
-                         {"document", r.document}});
+                         {"document", r.document},
+                         {"basis", r.basis}});
+    const nlohmann::json placement = {
+        {"base", hex(summary.base)},
+        {"heap_end", summary.heap_end ? nlohmann::json(hex(*summary.heap_end)) : nlohmann::json()},
+        {"cmd_line_ptr", hex(summary.cmd_line_ptr)},
+        {"load_address", hex(summary.load_address)},
+        {"initrd_address", hex(summary.initrd_address)},
+        {"initrd_size", hex(summary.initrd_size)}};
     return {{"command", "verify"},
             {"snapshot", summary.snapshot},
             {"handoff", static_cast<int>(summary.kind)},
             {"base", hex(summary.base)},
-            {"result", any_failed(results) ? "FAIL" : "PASS"},
+            {"placement", placement},
+            {"result", status_name(overall(results))},
+            {"strict", summary.strict},
+            {"rejected", rejected(results, summary.strict)},
             {"rules", rules}};
 }
 

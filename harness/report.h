@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,12 +15,17 @@ namespace bzcheck {
 
 std::string hex(std::uint64_t value);  // "0x1f"
 
+// What verify reports beside the rules: the hand-off and where the loader put
+// things, as read from the snapshot.
 struct VerifySummary {
     std::string snapshot;
-    HandoffKind kind;
-    std::uint64_t base;  // X or boot_params
+    HandoffKind kind = HandoffKind::unknown;
+    std::uint64_t base = 0;                 // X or boot_params
+    std::optional<std::uint64_t> heap_end;  // 16-bit with CAN_USE_HEAP: X + heap_end_ptr + 0x200
+    std::uint64_t cmd_line_ptr = 0, load_address = 0, initrd_address = 0, initrd_size = 0;
+    bool strict = false;  // --strict: a WARN rejects too
 };
-bool any_failed(const std::vector<RuleResult>& results);
+VerifySummary summarize(const std::string& snapshot, const Handoff& handoff, bool strict);
 
 std::string verify_text(const VerifySummary& summary, const std::vector<RuleResult>& results);
 nlohmann::json verify_json(const VerifySummary& summary, const std::vector<RuleResult>& results);

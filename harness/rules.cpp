@@ -61,6 +61,11 @@ Outcome pass(std::string message, std::vector<std::uint64_t> addresses = {}) {
 Outcome fail(std::string message, std::vector<std::uint64_t> addresses = {}) {
     return {Status::fail, std::move(message), std::move(addresses)};
 }
+// A departure the kernel is known to tolerate: WARN whatever the rule's grade.
+// The message names the kernel behaviour that tolerates it.
+Outcome tolerated(std::string message, std::vector<std::uint64_t> addresses = {}) {
+    return {Status::warn, std::move(message), std::move(addresses)};
+}
 Outcome not_applicable(std::string message) { return {Status::not_applicable, std::move(message), {}}; }
 Outcome no_header(const Handoff& h) {
     return fail(fmt::format("no setup header (\"HdrS\") found at {:#x}+{:#x}", h.base, bp::HDR_HEADER.offset),
@@ -106,16 +111,23 @@ std::vector<Placed> placed_objects(const Handoff& h, bool with_page_tables) {
 
 // --- the rules --------------------------------------------------------------------
 
+// What GRUB's 32-bit `linux` does to boot_params (it clears boot_flag), and
+// why the kernel does not mind.
+constexpr const char* BOOT_FLAG_UNREAD =
+    "the 32/64-bit entry never reads boot_flag: it is the real-mode boot sector's signature";
+
 Outcome header_magic(const Handoff& h) {
     const auto version = h.field(bp::HDR_VERSION);
     const auto boot_flag = h.field(bp::HDR_BOOT_FLAG);
-    if (boot_flag != bp::BOOT_FLAG_MAGIC)
-        return fail(fmt::format("boot_flag is {:#06x}, not {:#06x}", boot_flag, bp::BOOT_FLAG_MAGIC),
-                    {h.base + bp::HDR_BOOT_FLAG});
     if (version < bp::PROTOCOL_MIN || version != h.in.kernel.version)
         return fail(fmt::format("version {:#06x}: the kernel file says {:#06x} (at least {:#06x} needed)", version,
                                 h.in.kernel.version, bp::PROTOCOL_MIN),
                     {h.base + bp::HDR_VERSION});
+    if (boot_flag != bp::BOOT_FLAG_MAGIC) {
+        const std::string message = fmt::format("boot_flag is {:#06x}, not {:#06x}", boot_flag, bp::BOOT_FLAG_MAGIC);
+        if (is16(h)) return fail(message, {h.base + bp::HDR_BOOT_FLAG});
+        return tolerated(fmt::format("{} in boot_params: {}", message, BOOT_FLAG_UNREAD), {h.base + bp::HDR_BOOT_FLAG});
+    }
     return pass(fmt::format("\"HdrS\" and boot flag present, protocol {}.{:02}", version >> 8, version & 0xff),
                 {h.base + bp::HDR_HEADER});
 }
@@ -131,6 +143,13 @@ Outcome setup_identical(const Handoff& h) {
         if (!loader_writes(offset) && h.header[offset] != h.in.kernel.bytes[offset])
             differing.push_back(h.base + offset);
     const char* what = is16(h) ? "real-mode setup" : "setup header in boot_params";
+    const auto in_boot_flag = [&](std::uint64_t at) {
+        return at - h.base >= bp::HDR_BOOT_FLAG.offset && at - h.base < bp::HDR_BOOT_FLAG.end();
+    };
+    if (!is16(h) && !differing.empty() && std::all_of(differing.begin(), differing.end(), in_boot_flag))
+        return tolerated(
+            fmt::format("only boot_flag of the {} differs from the kernel file: {}", what, BOOT_FLAG_UNREAD),
+            {differing.front()});
     if (!differing.empty())
         return fail(fmt::format("{} bytes of the {} differ from the kernel file (first at {:#x})", differing.size(),
                                 what, differing.front()),
@@ -208,13 +227,71 @@ Outcome cmdline_placement(const Handoff& h) {
                 {ptr, end});
 }
 
+// The words of a command line as the kernel splits them (lib/cmdline.c
+// next_arg()): at spaces, except inside double quotes.
+std::vector<std::string> cmdline_words(const std::string& line) {
+    std::vector<std::string> words;
+    std::string word;
+    bool quoted = false;
+    for (char c : line) {
+        if (c == '"') quoted = !quoted;
+        if (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
+            if (!word.empty()) words.push_back(std::move(word));
+            word.clear();
+        } else {
+            word += c;
+        }
+    }
+    if (!word.empty()) words.push_back(std::move(word));
+    return words;
+}
+
+// boot.rst "Special Command Line Options": the options some loaders add to the
+// user's command line (BOOT_IMAGE=<file>, auto), and initrd=<file>, which the
+// user's line may carry and loaders that load the initrd themselves write.
+bool starts_with(const std::string& word, const char* prefix) { return word.rfind(prefix, 0) == 0; }
+bool recommended_first(const std::string& word) { return starts_with(word, "BOOT_IMAGE=") || word == "auto"; }
+bool loader_may_add(const std::string& word) { return recommended_first(word) || starts_with(word, "initrd="); }
+
 Outcome cmdline_content(const Handoff& h) {
     const auto cmdline = read_cmdline(h);
     if (!cmdline) return fail("no readable command line", {h.cmdline_address()});
-    if (*cmdline != *h.in.cmdline)
-        return fail(fmt::format("command line is \"{}\", expected \"{}\"", *cmdline, *h.in.cmdline),
-                    {h.cmdline_address()});
-    return pass(fmt::format("command line is \"{}\"", *cmdline), {h.cmdline_address()});
+    const std::vector<std::uint64_t> at = {h.cmdline_address()};
+    if (*cmdline == *h.in.cmdline) return pass(fmt::format("command line is \"{}\"", *cmdline), at);
+
+    // The user's words, whole and in order, with only words a loader may add around them.
+    const auto actual = cmdline_words(*cmdline), expected = cmdline_words(*h.in.cmdline);
+    std::optional<std::size_t> user_at;
+    for (std::size_t first = 0; !user_at && first + expected.size() <= actual.size(); ++first) {
+        const auto user_begin = actual.begin() + static_cast<std::ptrdiff_t>(first);
+        const auto user_end = user_begin + static_cast<std::ptrdiff_t>(expected.size());
+        if (std::equal(expected.begin(), expected.end(), user_begin) &&
+            std::all_of(actual.begin(), user_begin, loader_may_add) &&
+            std::all_of(user_end, actual.end(), loader_may_add))
+            user_at = first;
+    }
+    if (!user_at)
+        return fail(fmt::format("command line is \"{}\", expected \"{}\" (a loader may add only BOOT_IMAGE=, auto "
+                                "and initrd= words)",
+                                *cmdline, *h.in.cmdline),
+                    at);
+    const auto user_end = *user_at + expected.size();
+    std::vector<std::string> added, late;
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+        if (i >= *user_at && i < user_end) continue;
+        const bool after = i >= user_end;
+        added.push_back(fmt::format("{} ({})", actual[i], after ? "after the user's words" : "first"));
+        if (after && recommended_first(actual[i])) late.push_back(actual[i]);
+    }
+    const std::string message =
+        added.empty() ? fmt::format("command line \"{}\" has the expected words", *cmdline)
+                      : fmt::format("command line \"{}\": the loader added {}", *cmdline, fmt::join(added, ", "));
+    if (!late.empty())
+        return tolerated(fmt::format("{}; boot.rst recommends {} first (\"init=/bin/sh\" gets confused by \"auto\" "
+                                     "after it)",
+                                     message, fmt::join(late, ", ")),
+                         at);
+    return pass(message, at);
 }
 
 Outcome loader_type(const Handoff& h) {
@@ -278,8 +355,15 @@ Outcome initrd_usable(const Handoff& h) {
 Outcome initrd_below_max(const Handoff& h) {
     const std::uint64_t last = h.initrd_address() + h.initrd_size() - 1;
     const std::uint64_t max = h.field(bp::HDR_INITRD_ADDR_MAX);
-    if (h.initrd_size() > 0 && last > max)
-        return fail(fmt::format("initrd's last byte {:#x} is above initrd_addr_max {:#x}", last, max), {last, max});
+    if (h.initrd_size() > 0 && last > max) {
+        const std::string message = fmt::format("initrd's last byte {:#x} is above initrd_addr_max {:#x}", last, max);
+        if (h.field(bp::HDR_XLOADFLAGS) & bp::XLF_CAN_BE_LOADED_ABOVE_4G)
+            return tolerated(fmt::format("{}; the kernel sets XLF_CAN_BE_LOADED_ABOVE_4G (\"kernel/boot_params/cmdline/"
+                                         "ramdisk can be above 4G\"): it reads the initrd wherever it lies",
+                                         message),
+                             {last, max});
+        return fail(message, {last, max});
+    }
     return pass(fmt::format("initrd's last byte {:#x} <= initrd_addr_max {:#x}", last, max), {last, max});
 }
 
@@ -375,7 +459,8 @@ Outcome registers(const Handoff& h) {
 Outcome cpu_mode(const Handoff& h) {
     const CpuState& cpu = h.snap.cpu;
     std::vector<std::string> wrong;
-    if (cpu.rflags & RFLAGS_IF) wrong.push_back("interrupts are enabled (IF = 1)");
+    const bool interrupts_on = cpu.rflags & RFLAGS_IF;
+    if (interrupts_on && !is16(h)) wrong.push_back("interrupts are enabled (IF = 1)");
     switch (h.kind) {
         case HandoffKind::real16:
             if (cpu.cr0 & CR0_PE) wrong.push_back("CR0.PE is set (not real mode)");
@@ -390,6 +475,12 @@ Outcome cpu_mode(const Handoff& h) {
         case HandoffKind::unknown: wrong.push_back("unknown hand-off kind"); break;
     }
     if (!wrong.empty()) return fail(fmt::format("{}", fmt::join(wrong, "; ")));
+    if (interrupts_on)
+        return tolerated(
+            fmt::format("real mode, but interrupts are enabled (RFLAGS {:#x}): the setup code calls the "
+                        "BIOS with interrupts on and disables them itself before protected mode "
+                        "(realmode_switch_hook)",
+                        cpu.rflags));
     return pass(fmt::format("{} mode as required, interrupts disabled (CR0 {:#x}, EFER {:#x}, RFLAGS {:#x})",
                             handoff_name(h.kind), cpu.cr0, cpu.efer, cpu.rflags));
 }
@@ -412,9 +503,13 @@ Outcome e820_valid(const Handoff& h) {
         if (e.size == 0 || e.addr + e.size < e.addr || e.type == 0)
             return fail(fmt::format("entry {} [{:#x}, +{:#x}) type {} is invalid", i, e.addr, e.size, e.type),
                         {e.addr});
-        if (i > 0 && e.addr < entries[i - 1].addr + entries[i - 1].size)
-            return fail(fmt::format("entry {} at {:#x} is unsorted or overlaps entry {}", i, e.addr, i - 1), {e.addr});
     }
+    for (std::size_t i = 1; i < entries.size(); ++i)
+        if (entries[i].addr < entries[i - 1].addr + entries[i - 1].size)
+            return tolerated(fmt::format("entry {} at {:#x} is unsorted or overlaps entry {}: the kernel sorts and "
+                                         "merges the table itself (e820__update_table)",
+                                         i, entries[i].addr, i - 1),
+                             {entries[i].addr});
     return pass(fmt::format("{} entries, sorted, non-overlapping", entries.size()));
 }
 
@@ -521,71 +616,128 @@ constexpr AppliesTo only(unsigned kinds, const char* otherwise, unsigned needs =
 constexpr unsigned HEADER = NEEDS_HEADER, CMDLINE = NEEDS_CMDLINE, INITRD = NEEDS_INITRD, E820 = NEEDS_E820;
 constexpr const char* BOOT_RST = "boot.rst";
 constexpr const char* ZERO_PAGE_RST = "zero-page.rst";
+constexpr Grade FAIL = Grade::fail, WARN = Grade::warn;
 
-// id, name, applies to, the statement checked, its document, the function.
+// id, name, applies to, the statement checked, its document, the grade of a
+// departure and the sentence it rests on, the function.
 const std::vector<Rule> RULES = {
     {"R01", "header-magic", all(HEADER),
-     "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", BOOT_RST,
-     header_magic},
+     "header: Contains the magic number \"HdrS\"; version: protocol 2.02 or later for a bzImage", BOOT_RST, FAIL,
+     "header: \"Contains the magic number 'HdrS' (0x53726448)\"; boot_flag: \"Contains 0xAA55\"", header_magic},
     {"R02", "setup-unmodified", all(HEADER),
      "The real-mode kernel (boot sector + setup) is loaded unmodified; the loader writes only the fields marked "
      "write/modify",
-     BOOT_RST, setup_identical},
+     BOOT_RST, FAIL,
+     "\"some are information from the kernel to the bootloader ('read'), some are expected to be filled out by the "
+     "bootloader ('write')\"; the kernel reads its own fields back from the header",
+     setup_identical},
     {"R03", "setup-base", only(K16, "the real-mode setup is not used by a 32/64-bit hand-off"),
      "X as low as possible (16-byte aligned, at least 0x10000); the setup, heap, command line and stack below the top "
      "of low memory; when loading at 0x90000, avoid using memory above 0x9a000",
-     BOOT_RST, setup_base},
+     BOOT_RST, FAIL,
+     "\"This needs to be done in the real-mode accessible memory in bottom megabyte.\" ... \"When loading at 0x90000, "
+     "avoid using memory above 0x9a000.\"",
+     setup_base},
     {"R04", "heap-end", only(K16, "the setup heap is used only by the 16-bit entry", HEADER),
      "heap_end_ptr: offset of the end of the setup stack/heap minus 0x200; set CAN_USE_HEAP when it is valid", BOOT_RST,
+     FAIL,
+     "heap_end_ptr, write (obligatory): \"Set this field to the offset (from the beginning of the real-mode code) of "
+     "the end of the setup stack/heap, minus 0x0200.\"",
      heap},
     {"R05", "cmdline-placement", all(HEADER),
      "The command line is NUL-terminated, at most cmdline_size bytes; between the heap end and 0xA0000 (16-bit) or "
      "below 4 GiB",
-     BOOT_RST, cmdline_placement},
+     BOOT_RST, FAIL,
+     "\"The kernel command line can be located anywhere between the end of the setup heap and 0xA0000\"; \"The kernel "
+     "command line is a null-terminated string.\"",
+     cmdline_placement},
     {"R06", "cmdline-content", all(CMDLINE | HEADER),
-     "cmd_line_ptr: the kernel command line the loader was asked to pass", BOOT_RST, cmdline_content},
+     "cmd_line_ptr: the kernel command line the loader was asked to pass, its words whole and in order; a loader may "
+     "add BOOT_IMAGE=<file> and auto (recommended first) and initrd=<file>",
+     BOOT_RST, FAIL,
+     "\"They should normally not be deleted from the kernel command line\"; added options: \"it is highly recommended "
+     "that they are located *first*\"",
+     cmdline_content},
     {"R07", "loader-type", all(HEADER), "type_of_loader: obligatory; a loader without an assigned id writes 0xFF",
-     BOOT_RST, loader_type},
+     BOOT_RST, FAIL,
+     "type_of_loader, write (obligatory): \"Otherwise, enter 0xFF here.\"; the kernel ignores the initrd when it is 0 "
+     "(reserve_initrd)",
+     loader_type},
     {"R08", "kernel-identical", all(HEADER),
      "The protected-mode kernel is loaded at its load address (code32_start / the entry), byte-identical", BOOT_RST,
+     FAIL,
+     "\"The 32-bit (non-real-mode) kernel starts at offset (setup_sects+1)*512 in the kernel file\"; it runs from "
+     "where it was loaded",
      kernel_identical},
     {"R09", "initrd-identical", all(HEADER), "ramdisk_image/ramdisk_size: the initial ramdisk as loaded", BOOT_RST,
+     FAIL, "ramdisk_image, write (obligatory): \"The 32-bit linear address of the initial ramdisk or ramfs.\"",
      initrd_identical},
-    {"R10", "initrd-aligned", all(HEADER | INITRD), "The initrd should be page aligned", BOOT_RST, initrd_aligned},
+    {"R10", "initrd-aligned", all(HEADER | INITRD), "The initrd starts at a page boundary, as loaders place it",
+     BOOT_RST, WARN,
+     "boot.rst sets no alignment for ramdisk_image; loaders page-align it, and the kernel reserves and frees the "
+     "initrd in whole pages (reserve_initrd: PAGE_ALIGN)",
+     initrd_aligned},
     {"R11", "initrd-usable", all(HEADER | INITRD),
-     "The initrd lies in memory the BIOS reports usable (E820 / base memory)", BOOT_RST, initrd_usable},
+     "The initrd lies in memory the BIOS reports usable (E820 / base memory)", BOOT_RST, FAIL,
+     "mem=: \"an initrd should be placed near end of memory\"; memory the BIOS reserves is not the kernel's to read",
+     initrd_usable},
     {"R12", "initrd-below-max", all(HEADER | INITRD),
-     "initrd_addr_max: the maximum address that may be occupied by the initial ramdisk", BOOT_RST, initrd_below_max},
+     "initrd_addr_max: the maximum address that may be occupied by the initial ramdisk", BOOT_RST, FAIL,
+     "initrd_addr_max: \"The maximum address that may be occupied by the initial ramdisk/ramfs contents.\"",
+     initrd_below_max},
     {"R13", "initrd-outside-decompression", all(HEADER | INITRD),
      "init_size: linear memory the kernel needs from its start address for decompression; keep the initrd out of it",
-     BOOT_RST, initrd_outside_decompression},
+     BOOT_RST, FAIL,
+     "init_size: \"the amount of linear contiguous memory starting at the kernel runtime start address that the kernel "
+     "needs before it is capable of examining its memory map\"",
+     initrd_outside_decompression},
     {"R14", "no-overlaps", all(HEADER),
-     "The setup/boot_params, command line, kernel, initrd and page tables do not overlap", BOOT_RST, no_overlaps},
+     "The setup/boot_params, command line, kernel, initrd and page tables do not overlap", BOOT_RST, FAIL,
+     "each object is where its field says; an overlap means one of them was overwritten", no_overlaps},
     {"R15", "segments", all(),
      "16-bit: CS = (X>>4)+0x20, IP = 0, DS = ES = SS = X>>4; 32/64-bit: CS = __BOOT_CS (0x10), DS = ES = SS = "
      "__BOOT_DS "
      "(0x18), 4G flat",
-     BOOT_RST, segments},
+     BOOT_RST, FAIL,
+     "\"CS must be __BOOT_CS and DS, ES, SS must be __BOOT_DS\"; 16-bit: \"jump to the kernel entry point, which is "
+     "located at *segment* offset 0x20 from the start of the real mode kernel\"",
+     segments},
     {"R16", "registers", all(),
      "16-bit: SP inside the heap/stack; 32-bit: %esi = boot_params, %ebp = %edi = %ebx = 0; 64-bit: %rsi = boot_params",
-     BOOT_RST, registers},
+     BOOT_RST, FAIL,
+     "\"%esi must hold the base address of the struct boot_params; %ebp, %edi and %ebx must be zero\"; 16-bit: \"sp "
+     "should be set up properly, normally pointing to the top of the heap\"",
+     registers},
     {"R17", "cpu-mode", all(),
      "Interrupts disabled; real mode / 32-bit protected mode with paging off / 64-bit mode with paging on", BOOT_RST,
+     FAIL,
+     "\"At entry, the CPU must be in 32-bit protected mode with paging disabled\"; \"interrupt must be disabled\"",
      cpu_mode},
     {"R18", "sentinel", only(K32 | K64, "the 16-bit entry builds boot_params itself", HEADER),
-     "sentinel: zero in a boot_params the loader zeroed before copying the setup header", BOOT_RST, sentinel},
+     "sentinel: zero in a boot_params the loader zeroed before copying the setup header", BOOT_RST, WARN,
+     "\"The memory for struct boot_params should be allocated and initialized to all zero.\"; with sentinel set the "
+     "kernel clears what a loader left (sanitize_boot_params)",
+     sentinel},
     {"R19", "e820-valid", only(K32 | K64, "boot_params carries no E820 table", E820),
-     "e820_table: e820_entries valid entries, sorted, non-overlapping", BOOT_RST, e820_valid},
+     "e820_table: e820_entries valid entries, sorted, non-overlapping", BOOT_RST, FAIL,
+     "e820_entries: \"Number of entries in e820_table\"; the table holds at most 128", e820_valid},
     {"R20", "e820-ram-present", only(K32 | K64, "boot_params carries no E820 table", E820),
-     "The E820 RAM entries exist as RAM", BOOT_RST, e820_consistent},
+     "The E820 RAM entries exist as RAM", BOOT_RST, FAIL, "the kernel takes E820 RAM as memory it may use",
+     e820_consistent},
     {"R21", "identity-map", only(K64, "only the 64-bit entry runs with paging", HEADER),
      "64-bit: the range with init_size from the kernel's start, the zero page and the command line are identity mapped",
-     BOOT_RST, identity_map},
+     BOOT_RST, FAIL,
+     "\"The range with setup_header.init_size from start address of loaded kernel and zero page and command line "
+     "buffer get ident mapping\"",
+     identity_map},
     {"R22", "trampoline-clear", only(K32 | K64, "the 16-bit entry's E820 table is not known at the hand-off", HEADER),
      "Nothing the kernel still needs lies where the decompressor places its 32-bit trampoline (below the EBDA)",
-     BOOT_RST, trampoline},
+     BOOT_RST, FAIL,
+     "the decompressor copies its trampoline below the EBDA without asking the loader (find_trampoline_placement)",
+     trampoline},
     {"R23", "acpi-rsdp", only(K32 | K64, "the 16-bit entry builds boot_params itself", HEADER),
-     "acpi_rsdp_addr: ACPI RSDP table address", ZERO_PAGE_RST, acpi_rsdp},
+     "acpi_rsdp_addr: ACPI RSDP table address", ZERO_PAGE_RST, FAIL,
+     "acpi_rsdp_addr: \"ACPI RSDP table address\"; the kernel takes it over its own search", acpi_rsdp},
 };
 
 unsigned kind_bit(HandoffKind kind) {
@@ -612,10 +764,13 @@ Outcome check(const Rule& rule, const Handoff& h) {
     return rule.check(h);
 }
 
+// The rule's function, its "does not hold" graded by the rule's row.
 RuleResult run(const Rule& rule, const Handoff& h) {
     Outcome outcome = check(rule, h);
-    return RuleResult{rule.id,       outcome.status, std::move(outcome.addresses), std::move(outcome.message),
-                      rule.citation, rule.document};
+    const Status status = outcome.status == Status::fail && rule.grade == Grade::warn ? Status::warn : outcome.status;
+    return RuleResult{
+        rule.id,       rule.name,     status,    rule.grade, std::move(outcome.addresses), std::move(outcome.message),
+        rule.citation, rule.document, rule.basis};
 }
 
 }  // namespace
@@ -623,10 +778,28 @@ RuleResult run(const Rule& rule, const Handoff& h) {
 const char* status_name(Status status) {
     switch (status) {
         case Status::pass: return "PASS";
+        case Status::warn: return "WARN";
         case Status::fail: return "FAIL";
         case Status::not_applicable: break;
     }
     return "N/A";
+}
+
+const char* grade_name(Grade grade) { return grade == Grade::warn ? "WARN" : "FAIL"; }
+
+bool any_status(const std::vector<RuleResult>& results, Status status) {
+    return std::any_of(results.begin(), results.end(), [&](const RuleResult& r) { return r.status == status; });
+}
+
+Status overall(const std::vector<RuleResult>& results) {
+    if (any_status(results, Status::fail)) return Status::fail;
+    if (any_status(results, Status::warn)) return Status::warn;
+    return Status::pass;
+}
+
+bool rejected(const std::vector<RuleResult>& results, bool strict) {
+    const Status verdict = overall(results);
+    return verdict == Status::fail || (strict && verdict == Status::warn);
 }
 
 std::string applies_to_text(const AppliesTo& applies) {

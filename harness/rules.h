@@ -16,10 +16,21 @@
 
 namespace bzcheck {
 
-enum class Status { pass, fail, not_applicable };
-const char* status_name(Status status);  // "PASS", "FAIL", "N/A"
+// A rule's verdict. WARN: the loader departs from what the document
+// recommends, or from a requirement in a way the kernel is known to tolerate
+// (the message names the kernel behaviour); only FAIL makes verify exit 1,
+// unless --strict.
+enum class Status { pass, warn, fail, not_applicable };
+const char* status_name(Status status);  // "PASS", "WARN", "FAIL", "N/A"
 
-// What a rule's function finds.
+// How a rule grades a departure from its statement: FAIL where the document
+// makes a requirement or the kernel would misbehave, WARN where it recommends.
+enum class Grade { fail, warn };
+const char* grade_name(Grade grade);  // "FAIL", "WARN"
+
+// What a rule's function finds. Status::fail means "the statement does not
+// hold": the rule's grade turns it into FAIL or WARN. Status::warn is a
+// departure the function itself grades as tolerated.
 struct Outcome {
     Status status;
     std::string message;
@@ -28,11 +39,14 @@ struct Outcome {
 
 struct RuleResult {
     std::string id;
+    std::string name;
     Status status = Status::not_applicable;
+    Grade grade = Grade::fail;
     std::vector<std::uint64_t> addresses;  // the addresses the message speaks of
     std::string message;
     std::string citation;  // the statement checked ...
     std::string document;  // ... and where it stands: "boot.rst" or "zero-page.rst"
+    std::string basis;     // the document's sentence the grade rests on
 };
 
 // The hand-off kinds a rule applies to, as bits.
@@ -59,6 +73,8 @@ struct Rule {
     AppliesTo applies;
     const char* citation;  // the statement checked ...
     const char* document;  // ... and where it stands: "boot.rst" or "zero-page.rst"
+    Grade grade;           // what a departure from it is
+    const char* basis;     // the sentence of the document the grade rests on
     Outcome (*check)(const Handoff&);
 };
 const std::vector<Rule>& rules();  // in id order
@@ -67,5 +83,11 @@ const std::vector<Rule>& rules();  // in id order
 RuleResult check_rule(const std::string& id, const Handoff& handoff);
 std::vector<RuleResult> verify(const Handoff& handoff);
 std::vector<RuleResult> verify(const Snapshot& snap, const VerifyInputs& in);  // analyse, then verify
+
+bool any_status(const std::vector<RuleResult>& results, Status status);
+// The overall verdict: FAIL if a rule failed, else WARN if one warned, else PASS.
+Status overall(const std::vector<RuleResult>& results);
+// Whether verify exits 1: a FAIL, or with strict a WARN too.
+bool rejected(const std::vector<RuleResult>& results, bool strict);
 
 }  // namespace bzcheck

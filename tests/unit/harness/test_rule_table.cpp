@@ -1,5 +1,5 @@
 // The rule table in code is the one description of a rule: docs/bzcheck.md's
-// table says the same (id, name, applies to, document), and verify() makes a
+// table says the same (id, name, applies to, grade, document), and verify() makes a
 // rule N/A exactly where its row says it does not apply.
 #include "snapshot_builder.h"
 
@@ -31,7 +31,7 @@ std::vector<std::string> cells(const std::string& line) {
 }
 
 struct DocRow {
-    std::string id, name, checks, applies, document;
+    std::string id, name, checks, applies, grade, document;
 };
 
 // The rows of the table under "## verify: the rules".
@@ -44,7 +44,7 @@ std::vector<DocRow> doc_rule_table() {
         if (line.rfind("## ", 0) == 0) in_section = line == "## verify: the rules";
         if (!in_section) continue;
         if (line.rfind("| id |", 0) == 0) {
-            REQUIRE(cells(line) == std::vector<std::string>{"id", "name", "checks", "applies to", "document"});
+            REQUIRE(cells(line) == std::vector<std::string>{"id", "name", "checks", "applies to", "grade", "document"});
             in_table = true;
             continue;
         }
@@ -52,8 +52,8 @@ std::vector<DocRow> doc_rule_table() {
         if (line.rfind("|", 0) != 0) break;  // the table's end
         const auto c = cells(line);
         INFO(line);
-        REQUIRE(c.size() == 5);
-        rows.push_back({c[0], c[1], c[2], c[3], c[4]});
+        REQUIRE(c.size() == 6);
+        rows.push_back({c[0], c[1], c[2], c[3], c[4], c[5]});
     }
     return rows;
 }
@@ -69,6 +69,7 @@ TEST_CASE("docs/bzcheck.md's rule table is the one in harness/rules.cpp", "[rule
         CHECK(doc[i].id == table[i].id);
         CHECK(doc[i].name == table[i].name);
         CHECK(doc[i].applies == applies_to_text(table[i].applies));
+        CHECK(doc[i].grade == grade_name(table[i].grade));
         CHECK(doc[i].document == table[i].document);
         CHECK_FALSE(doc[i].checks.empty());
     }
