@@ -81,7 +81,7 @@ nlohmann::json verify_json(const VerifySummary& summary, const std::vector<RuleR
         rules.push_back({{"id", r.id},
                          {"name", r.name},
                          {"status", status_name(r.status)},
-                         {"grade", grade_name(r.grade)},
+                         {"severity", grade_name(r.grade)},
                          {"addresses", hex_list(r.addresses)},
                          {"message", r.message},
                          {"citation", r.citation},

@@ -23,7 +23,7 @@ namespace bzcheck {
 enum class Status { pass, warn, fail, not_applicable };
 const char* status_name(Status status);  // "PASS", "WARN", "FAIL", "N/A"
 
-// How a rule grades a departure from its statement: FAIL where the document
+// A rule's severity, how it grades a departure from its statement: FAIL where the document
 // makes a requirement or the kernel would misbehave, WARN where it recommends.
 enum class Grade { fail, warn };
 const char* grade_name(Grade grade);  // "FAIL", "WARN"

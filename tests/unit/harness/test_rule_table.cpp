@@ -1,5 +1,5 @@
 // The rule table in code is the one description of a rule: docs/bzcheck.md's
-// table says the same (id, name, applies to, grade, document), and verify() makes a
+// table says the same (id, name, applies to, severity, document), and verify() makes a
 // rule N/A exactly where its row says it does not apply.
 #include "snapshot_builder.h"
 
@@ -44,7 +44,7 @@ std::vector<DocRow> doc_rule_table() {
         if (line.rfind("## ", 0) == 0) in_section = line == "## verify: the rules";
         if (!in_section) continue;
         if (line.rfind("| id |", 0) == 0) {
-            REQUIRE(cells(line) == std::vector<std::string>{"id", "name", "checks", "applies to", "grade", "document"});
+            REQUIRE(cells(line) == std::vector<std::string>{"id", "name", "checks", "applies to", "severity", "document"});
             in_table = true;
             continue;
         }
