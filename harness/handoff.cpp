@@ -14,6 +14,10 @@ namespace bp = bootproto;
 namespace {
 constexpr std::uint64_t BIOS_RESERVED_END = 0x1000;  // IVT, BDA, MBR area (boot.rst memory map)
 constexpr std::uint64_t LOW_32_BITS = 0xffffffff;
+// efi_info.efi_loader_signature of an EFI loader (EFI32/EFI64_LOADER_SIGNATURE,
+// arch/x86/include/asm/efi.h): then the decompressor ignores the BDA.
+constexpr std::uint32_t EFI32_LOADER_SIGNATURE = 0x32334C45;  // "EL32"
+constexpr std::uint32_t EFI64_LOADER_SIGNATURE = 0x34364C45;  // "EL64"
 
 HandoffKind kind_from_cpu(const CpuState& cpu) {
     if (!(cpu.cr0 & CR0_PE)) return HandoffKind::real16;
@@ -34,6 +38,13 @@ std::uint64_t Handoff::with_high_half(bzboot::Field low, bzboot::Field high) con
     return field(low) | (upper << 32);
 }
 std::uint64_t Handoff::cmdline_address() const { return with_high_half(bp::HDR_CMD_LINE_PTR, bp::BP_EXT_CMD_LINE_PTR); }
+std::uint64_t Handoff::cmdline_limit() const {
+    return in.kernel.version >= bp::PROTOCOL_2_06 ? in.kernel.cmdline_size : bp::CMDLINE_SIZE_PRE_2_06;
+}
+std::optional<std::string> Handoff::cmdline() const {
+    if (cmdline_address() == 0) return std::nullopt;
+    return snap.c_string(cmdline_address(), cmdline_limit());
+}
 std::uint64_t Handoff::initrd_address() const {
     return with_high_half(bp::HDR_RAMDISK_IMAGE, bp::BP_EXT_RAMDISK_IMAGE);
 }
@@ -95,6 +106,31 @@ Handoff analyse(const Snapshot& snap, const VerifyInputs& in) {
 
     if (h.kind == HandoffKind::long64) h.walk = walk_page_tables(snap);
     return h;
+}
+
+std::uint64_t trampoline_address(const Handoff& h) {
+    std::uint64_t bios_start = 0, ebda_start = 0;
+    const auto signature = h.field(bp::BP_EFI_LOADER_SIGNATURE);
+    if (signature != EFI32_LOADER_SIGNATURE && signature != EFI64_LOADER_SIGNATURE) {
+        ebda_start = h.bda_ebda;
+        bios_start = h.bda_base_memory;
+    }
+    if (bios_start < bp::TRAMPOLINE_BIOS_START_MIN || bios_start > bp::TRAMPOLINE_BIOS_START_MAX)
+        bios_start = bp::TRAMPOLINE_BIOS_START_MAX;
+    if (ebda_start > bp::TRAMPOLINE_BIOS_START_MIN && ebda_start < bios_start) bios_start = ebda_start;
+    bios_start &= ~(PAGE_4K - 1);
+    const auto entries = h.e820_entries();
+    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+        std::uint64_t candidate = bios_start;
+        if (bios_start <= e->addr || e->type != bp::E820_TYPE_RAM) continue;
+        if (bios_start > e->addr + e->size) candidate = e->addr + e->size;
+        candidate &= ~(PAGE_4K - 1);
+        if (candidate - bp::TRAMPOLINE_RESERVE < e->addr) continue;
+        if (candidate - bp::TRAMPOLINE_RESERVE > bios_start) break;
+        bios_start = candidate;
+        break;
+    }
+    return bios_start - bp::TRAMPOLINE_RESERVE;
 }
 
 }  // namespace bzcheck

@@ -55,11 +55,18 @@ struct Handoff {
     std::uint64_t field(bzboot::Field field, std::uint64_t at = 0) const;
     std::uint64_t with_high_half(bzboot::Field low, bzboot::Field high) const;
     std::uint64_t cmdline_address() const;
+    std::uint64_t cmdline_limit() const;         // its longest length, without the NUL (cmdline_size)
+    std::optional<std::string> cmdline() const;  // the NUL-terminated string there, if RAM holds one
     std::uint64_t initrd_address() const;
     std::uint64_t initrd_size() const;
     bool has_e820() const;
     std::vector<E820Entry> e820_entries() const;  // at most E820_MAX_ENTRIES_ZP
 };
 Handoff analyse(const Snapshot& snap, const VerifyInputs& in);
+
+// Where the decompressor will put its 32-bit trampoline
+// (find_trampoline_placement(), arch/x86/boot/compressed/pgtable_64.c), from
+// the BDA and boot_params' E820 table; TRAMPOLINE_RESERVE bytes from there.
+std::uint64_t trampoline_address(const Handoff& h);
 
 }  // namespace bzcheck

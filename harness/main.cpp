@@ -4,6 +4,7 @@
 //
 // Exit codes: 0 no rule failed (WARNs allowed, unless verify --strict), 1 a
 // rule failed, 2 bad input or usage.
+#include "placement_map.h"
 #include "regions.h"
 #include "report.h"
 #include "rules.h"
@@ -35,7 +36,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 
 struct VerifyOptions {
     std::string snapshot, kernel, initrd, cmdline;
-    bool no_initrd = false, json = false, strict = false;
+    bool no_initrd = false, json = false, strict = false, map = false;
 };
 
 int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
@@ -57,6 +58,7 @@ int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
         fmt::print("{}\n", bzcheck::verify_json(summary, results).dump(2));
     else
         fmt::print("{}", bzcheck::verify_text(summary, results));
+    if (options.map && !options.json) fmt::print("\n{}", bzcheck::placement_map(handoff, results));
     return bzcheck::rejected(results, options.strict) ? EXIT_RULE_FAILED : EXIT_PASS;
 }
 
@@ -85,6 +87,8 @@ int main(int argc, char** argv) {
     auto* cmdline_opt = verify_cmd->add_option("--cmdline", verify.cmdline, "the expected kernel command line");
     verify_cmd->add_flag("--json", verify.json, "print JSON (docs/bzcheck.md)");
     verify_cmd->add_flag("--strict", verify.strict, "exit 1 on a WARN too, not only on a FAIL");
+    verify_cmd->add_flag("--map", verify.map, "draw the placement: the low megabyte and the objects above it")
+        ->excludes("--json");
 
     std::string layout_snapshot;
     bool layout_as_json = false;

@@ -38,7 +38,9 @@ constexpr std::size_t BOX_WIDTH = 1 + LABEL_COLUMNS + 1 + SIZE_COLUMNS + 1;  // 
 
 // A window is memory the kernel will need (init_size from a start it may run
 // at), not memory the loader filled: it names a piece only where no object lies.
-enum class Layer { object, window };
+// A reservation is memory the kernel will take for itself (the decompressor's
+// trampoline), named as it is, and like a window only where no object lies.
+enum class Layer { object, window, reservation };
 struct Extent {
     std::string name;          // a window's: the start it counts from, "load" or "pref_address"
     std::uint64_t start, end;  // [start, end)
@@ -99,20 +101,11 @@ void add_real_mode_code(const Handoff& h, Placement& p) {
                         cpu.ss.base + (sp == 0 ? REAL_MODE_SEGMENT_SIZE : sp)});
 }
 
-// The command line's bytes with its NUL, read as R05 reads them.
-std::optional<std::uint64_t> cmdline_bytes(const Handoff& h) {
-    const KernelImage& k = h.in.kernel;
-    const std::uint64_t limit = k.version >= bp::PROTOCOL_2_06 ? k.cmdline_size : bp::CMDLINE_SIZE_PRE_2_06;
-    const auto text = h.snap.c_string(h.cmdline_address(), limit);
-    if (!text) return std::nullopt;
-    return text->size() + 1;
-}
-
 void add_cmdline(const Handoff& h, Placement& p) {
     const std::uint64_t at = h.cmdline_address();
     if (at == 0) return;
-    if (const auto bytes = cmdline_bytes(h))
-        p.object("command line", at, at + *bytes);
+    if (const auto cmdline = h.cmdline())
+        p.object("command line", at, at + cmdline->size() + 1);
     else
         p.points.push_back({"command line without NUL", at});
 }
@@ -153,6 +146,11 @@ Placement placement(const Handoff& h) {
     add_kernel(h, p);
     if (h.initrd_size() > 0) p.object("initrd", h.initrd_address(), h.initrd_address() + h.initrd_size());
     add_page_tables(h, p);
+    // The 32/64-bit decompressor's trampoline (R22): memory it will take, so a window.
+    if (!is16(h) && h.has_e820()) {
+        const std::uint64_t at = trampoline_address(h);
+        p.area("decompressor's trampoline", at, at + bp::TRAMPOLINE_RESERVE, Layer::reservation);
+    }
     return p;
 }
 
@@ -197,10 +195,15 @@ struct Piece {
 };
 
 std::string cover_label(const std::vector<Extent>& extents, std::uint64_t start, std::uint64_t end) {
-    std::vector<std::string> objects, windows;
-    for (const Extent& e : extents)
-        if (e.start <= start && end <= e.end) (e.layer == Layer::object ? objects : windows).push_back(e.name);
+    std::vector<std::string> objects, windows, reservations;
+    for (const Extent& e : extents) {
+        if (e.start > start || end > e.end) continue;
+        if (e.layer == Layer::object) objects.push_back(e.name);
+        if (e.layer == Layer::window) windows.push_back(e.name);
+        if (e.layer == Layer::reservation) reservations.push_back(e.name);
+    }
     if (!objects.empty()) return fmt::format("{}", fmt::join(objects, " + "));
+    if (!reservations.empty()) return fmt::format("{}", fmt::join(reservations, " + "));
     return windows.empty() ? "" : fmt::format("init_size ({})", fmt::join(windows, ", "));
 }
 

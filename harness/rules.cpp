@@ -26,10 +26,6 @@ constexpr std::uint64_t LEGACY_SETUP_BASE = 0x90000;   // X of protocol 2.01 and
 constexpr std::uint64_t LEGACY_SETUP_LIMIT = 0x9A000;  // "avoid using memory above 0x9a000"
 constexpr std::uint64_t INITRD_ALIGN = PAGE_4K;        // "page aligned"
 constexpr std::uint32_t FLAT_LIMIT = 0xffffffff;
-// efi_info.efi_loader_signature of an EFI loader (EFI32/EFI64_LOADER_SIGNATURE,
-// arch/x86/include/asm/efi.h): then the decompressor ignores the BDA.
-constexpr std::uint32_t EFI32_LOADER_SIGNATURE = 0x32334C45;  // "EL32"
-constexpr std::uint32_t EFI64_LOADER_SIGNATURE = 0x34364C45;  // "EL64"
 // The ACPI RSDP (ACPI 6.x, 5.2.5.3): signature, a checksum over the first
 // 20 bytes (revision 0), and from revision 2 a length and an extended checksum.
 constexpr char RSDP_SIGNATURE[] = "RSD PTR ";
@@ -77,14 +73,6 @@ bool is64(const Handoff& h) { return h.kind == HandoffKind::long64; }
 
 std::uint64_t heap_end(const Handoff& h) { return h.field(bp::HDR_HEAP_END_PTR) + bp::SETUP_ENTRY_OFFSET; }
 std::uint64_t kernel_payload_size(const Handoff& h) { return h.in.kernel.bytes.size() - h.in.kernel.setup_size; }
-// Largest command line the kernel accepts, without the NUL.
-std::uint64_t cmdline_limit(const Handoff& h) {
-    return h.in.kernel.version >= bp::PROTOCOL_2_06 ? h.in.kernel.cmdline_size : bp::CMDLINE_SIZE_PRE_2_06;
-}
-std::optional<std::string> read_cmdline(const Handoff& h) {
-    if (h.cmdline_address() == 0) return std::nullopt;
-    return h.snap.c_string(h.cmdline_address(), cmdline_limit(h));
-}
 bool overlaps(std::uint64_t a, std::uint64_t a_len, std::uint64_t b, std::uint64_t b_len) {
     return a_len > 0 && b_len > 0 && a < b + b_len && b < a + a_len;
 }
@@ -100,8 +88,7 @@ std::vector<Placed> placed_objects(const Handoff& h, bool with_page_tables) {
         objects.push_back({"setup+heap", h.base, std::max(h.in.kernel.setup_size, heap_end(h))});
     else
         objects.push_back({"boot_params", h.base, bp::BP_SIZE});
-    if (const auto cmdline = read_cmdline(h))
-        objects.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
+    if (const auto cmdline = h.cmdline()) objects.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
     objects.push_back({"kernel", h.load_address, kernel_payload_size(h)});
     if (h.initrd_size() > 0) objects.push_back({"initrd", h.initrd_address(), h.initrd_size()});
     if (with_page_tables && h.walk)
@@ -176,7 +163,7 @@ Outcome setup_base(const Handoff& h) {
     };
     if (h.field(bp::HDR_LOADFLAGS) & bp::CAN_USE_HEAP) raise("heap end", h.base + heap_end(h));
     if (h.cmdline_address() != 0 && h.cmdline_address() < LOW_MEMORY_LIMIT)
-        if (const auto cmdline = read_cmdline(h)) raise("command line end", h.cmdline_address() + cmdline->size() + 1);
+        if (const auto cmdline = h.cmdline()) raise("command line end", h.cmdline_address() + cmdline->size() + 1);
     const CpuState& cpu = h.snap.cpu;
     const std::uint64_t sp = (cpu.rsp & 0xffff) == 0 ? SETUP_SEGMENT_SIZE : (cpu.rsp & 0xffff);
     raise("SS:SP", cpu.ss.base + sp);
@@ -207,10 +194,10 @@ Outcome heap(const Handoff& h) {
 Outcome cmdline_placement(const Handoff& h) {
     const std::uint64_t ptr = h.cmdline_address();
     if (ptr == 0) return fail("cmd_line_ptr is 0");
-    const auto cmdline = read_cmdline(h);
+    const auto cmdline = h.cmdline();
     if (!cmdline)
         return fail(
-            fmt::format("no NUL within cmdline_size+1 = {} bytes of {:#x} (or not in RAM)", cmdline_limit(h) + 1, ptr),
+            fmt::format("no NUL within cmdline_size+1 = {} bytes of {:#x} (or not in RAM)", h.cmdline_limit() + 1, ptr),
             {ptr});
     const std::uint64_t end = ptr + cmdline->size() + 1;
     if (is16(h)) {
@@ -223,7 +210,7 @@ Outcome cmdline_placement(const Handoff& h) {
         return fail(fmt::format("command line [{:#x}, {:#x}) is not below 4 GiB", ptr, end), {ptr, end});
     }
     return pass(fmt::format("command line [{:#x}, {:#x}), {} of at most {} bytes, NUL-terminated", ptr, end,
-                            cmdline->size(), cmdline_limit(h)),
+                            cmdline->size(), h.cmdline_limit()),
                 {ptr, end});
 }
 
@@ -254,7 +241,7 @@ bool recommended_first(const std::string& word) { return starts_with(word, "BOOT
 bool loader_may_add(const std::string& word) { return recommended_first(word) || starts_with(word, "initrd="); }
 
 Outcome cmdline_content(const Handoff& h) {
-    const auto cmdline = read_cmdline(h);
+    const auto cmdline = h.cmdline();
     if (!cmdline) return fail("no readable command line", {h.cmdline_address()});
     const std::vector<std::uint64_t> at = {h.cmdline_address()};
     if (*cmdline == *h.in.cmdline) return pass(fmt::format("command line is \"{}\"", *cmdline), at);
@@ -529,8 +516,7 @@ Outcome identity_map(const Handoff& h) {
     std::vector<Placed> needed = {{"kernel [load, +init_size)", h.load_address, init_size},
                                   {"[pref_address, +init_size)", h.in.kernel.pref_address, init_size},
                                   {"zero page", h.base, bp::BP_SIZE}};
-    if (const auto cmdline = read_cmdline(h))
-        needed.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
+    if (const auto cmdline = h.cmdline()) needed.push_back({"command line", h.cmdline_address(), cmdline->size() + 1});
     for (const auto& range : needed)
         if (!identity_mapped(h.walk->mappings, range.start, range.size))
             return fail(fmt::format("{} [{:#x}, {:#x}) is not identity mapped", range.name, range.start,
@@ -539,32 +525,6 @@ Outcome identity_map(const Handoff& h) {
     return pass(fmt::format("identity map covers kernel, pref_address window, zero page and command line ({} levels)",
                             h.walk->levels),
                 {h.load_address, h.in.kernel.pref_address, h.base});
-}
-
-// Where find_trampoline_placement() (arch/x86/boot/compressed/pgtable_64.c) puts it.
-std::uint64_t trampoline_address(const Handoff& h) {
-    std::uint64_t bios_start = 0, ebda_start = 0;
-    const auto signature = h.field(bp::BP_EFI_LOADER_SIGNATURE);
-    if (signature != EFI32_LOADER_SIGNATURE && signature != EFI64_LOADER_SIGNATURE) {
-        ebda_start = h.bda_ebda;
-        bios_start = h.bda_base_memory;
-    }
-    if (bios_start < bp::TRAMPOLINE_BIOS_START_MIN || bios_start > bp::TRAMPOLINE_BIOS_START_MAX)
-        bios_start = bp::TRAMPOLINE_BIOS_START_MAX;
-    if (ebda_start > bp::TRAMPOLINE_BIOS_START_MIN && ebda_start < bios_start) bios_start = ebda_start;
-    bios_start &= ~(PAGE_4K - 1);
-    const auto entries = h.e820_entries();
-    for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
-        std::uint64_t candidate = bios_start;
-        if (bios_start <= e->addr || e->type != bp::E820_TYPE_RAM) continue;
-        if (bios_start > e->addr + e->size) candidate = e->addr + e->size;
-        candidate &= ~(PAGE_4K - 1);
-        if (candidate - bp::TRAMPOLINE_RESERVE < e->addr) continue;
-        if (candidate - bp::TRAMPOLINE_RESERVE > bios_start) break;
-        bios_start = candidate;
-        break;
-    }
-    return bios_start - bp::TRAMPOLINE_RESERVE;
 }
 
 Outcome trampoline(const Handoff& h) {

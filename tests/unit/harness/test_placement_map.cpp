@@ -134,7 +134,11 @@ TEST_CASE("map: a 64-bit hand-off: boot_params, command line, page tables, then 
     CHECK(map.rfind("placement at the 64-bit hand-off\n", 0) == 0);
     check_in_order(map, {"low megabyte:",
                          "0x0009fc00 +",
-                         "| (free, 435 KiB)",
+                         "| (free, 3 KiB)",
+                         "0x0009f000 +",
+                         box("decompressor's trampoline", "8 KiB"),  // R22's area, below the EBDA
+                         "0x0009d000 +",
+                         "| (free, 424 KiB)",
                          "0x00033000 +",
                          box("page tables", "12 KiB"),
                          "0x00030000 +",
