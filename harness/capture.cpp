@@ -31,8 +31,10 @@ namespace {
 // Where real-mode setup usually sits (boot.rst's examples and QEMU's -kernel
 // choice for protocol >= 2.02 is 0x10000; old-style loaders use 0x90000).
 constexpr std::uint64_t USUAL_SETUP_BASES[] = {bp::SETUP_BASE, 0x90000};
-// Bytes of the bzImage we need: the whole setup header.
+// Bytes of the bzImage we need: the whole setup header, and for entry32_code the
+// largest real-mode part boot.rst allows (32 KiB) and the code after it.
 constexpr std::size_t KERNEL_HEADER_BYTES = bp::HDR_KERNEL_INFO_OFFSET.end();
+constexpr std::size_t KERNEL_PREFIX_BYTES = (bp::SETUP_SECTS_MAX + 1) * bp::SECTOR_SIZE + ENTRY32_CODE_BYTES;
 constexpr int EXIT_OK = 0, EXIT_FAILED = 1, EXIT_BAD_INPUT = 2;
 
 bool is_readable_file(const std::string& path) {
@@ -55,6 +57,14 @@ void add_unique(std::vector<std::uint64_t>& list, std::uint64_t value) {
 
 bool contains(const std::vector<std::uint64_t>& list, std::uint64_t value) {
     return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// Whether guest memory at addr holds code (a whole number of dwords).
+bool code_at(std::uint64_t addr, const std::vector<std::uint8_t>& code, const PhysReadU32& read_phys_u32) {
+    const bzboot::ByteView expected(code);
+    for (std::size_t at = 0; at + sizeof(std::uint32_t) <= code.size(); at += sizeof(std::uint32_t))
+        if (read_phys_u32(addr + at) != expected.read_le(at, sizeof(std::uint32_t))) return false;
+    return true;
 }
 
 // Throws std::invalid_argument naming the first problem with the options.
@@ -132,15 +142,15 @@ std::vector<std::uint64_t> HandoffCandidates::all() const {
     return {unique.begin(), unique.end()};
 }
 
-HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_header) {
+HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_prefix) {
     HandoffCandidates c;
     for (std::uint64_t base : USUAL_SETUP_BASES) c.entries16.push_back(base + bp::SETUP_ENTRY_OFFSET);
     c.entries32 = {bp::BZIMAGE_LOAD_ADDR, bp::COMMON_PREF_ADDRESS};
     c.entries64 = {bp::BZIMAGE_LOAD_ADDR + bp::ENTRY_64_OFFSET, bp::COMMON_PREF_ADDRESS + bp::ENTRY_64_OFFSET};
-    if (kernel_header.empty()) return c;
+    if (kernel_prefix.empty()) return c;
 
-    const bzboot::ByteView h(kernel_header);
-    if (kernel_header.size() < KERNEL_HEADER_BYTES || h.field(bp::HDR_HEADER) != bp::HDRS_MAGIC)
+    const bzboot::ByteView h(kernel_prefix);
+    if (kernel_prefix.size() < KERNEL_HEADER_BYTES || h.field(bp::HDR_HEADER) != bp::HDRS_MAGIC)
         throw std::invalid_argument("--kernel is not a bzImage (no HdrS header)");
     // Every field below lies inside the KERNEL_HEADER_BYTES checked above.
     const std::uint64_t version = h.field(bp::HDR_VERSION).value_or(0);
@@ -152,6 +162,13 @@ HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_hea
         add_unique(c.entries32, pref_address);
         add_unique(c.entries64, pref_address + bp::ENTRY_64_OFFSET);
     }
+    // The protected-mode code follows the boot sector and the setup.
+    std::uint64_t setup_sects = h.field(bp::HDR_SETUP_SECTS).value_or(0);
+    if (setup_sects == 0) setup_sects = bp::SETUP_SECTS_DEFAULT;
+    const std::uint64_t code_offset = (setup_sects + 1) * bp::SECTOR_SIZE;
+    if (code_offset + ENTRY32_CODE_BYTES <= kernel_prefix.size())
+        c.entry32_code.assign(kernel_prefix.begin() + static_cast<std::ptrdiff_t>(code_offset),
+                              kernel_prefix.begin() + static_cast<std::ptrdiff_t>(code_offset + ENTRY32_CODE_BYTES));
     return c;
 }
 
@@ -170,7 +187,17 @@ HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidat
     if (!long_mode) {
         const std::uint64_t linear = (cpu.cs.base + cpu.rip) & 0xFFFFFFFF;
         const std::uint64_t boot_params = cpu.rsi & 0xFFFFFFFF;
-        if (contains(candidates.entries32, linear) && hdrs_at(boot_params + bp::HDR_HEADER)) return HandoffKind::prot32;
+        if (!contains(candidates.entries32, linear) || !hdrs_at(boot_params + bp::HDR_HEADER))
+            return HandoffKind::unknown;
+        // A loader's own code may run at a candidate first (GRUB's relocator runs
+        // at 0x100000, ESI at its own base, before it enters the kernel at
+        // pref_address): HdrS at ESI alone would take it were ESI at a boot_params.
+        // The kernel is where code32_start says (boot.rst: a relocating loader
+        // must set it), or where the kernel file's code is, for a loader that
+        // leaves code32_start alone.
+        if (read_phys_u32(boot_params + bp::HDR_CODE32_START.offset) == linear) return HandoffKind::prot32;
+        if (!candidates.entry32_code.empty() && code_at(linear, candidates.entry32_code, read_phys_u32))
+            return HandoffKind::prot32;
         return HandoffKind::unknown;
     }
     // Long mode. The setup header sits in boot_params at the offsets it has in
@@ -211,7 +238,7 @@ int run_capture(const CaptureOptions& o) {
                 fmt::format("bochs captures at most {} MiB of RAM", BOCHS_MAX_MEMORY / bzboot::MiB));
         const std::string kernel = o.qemu_kernel.empty() ? o.kernel : o.qemu_kernel;
         candidates = handoff_candidates(kernel.empty() ? std::vector<std::uint8_t>{}
-                                                       : read_file_prefix(kernel, KERNEL_HEADER_BYTES));
+                                                       : read_file_prefix(kernel, KERNEL_PREFIX_BYTES));
     } catch (const std::invalid_argument& e) {
         fmt::print(stderr, "bzcheck capture: {}\n", e.what());
         return EXIT_BAD_INPUT;

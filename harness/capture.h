@@ -9,11 +9,13 @@
 //
 // Hand-offs recognised (boot.rst), whatever the loader:
 //   16-bit: real mode at linear X+0x200 with "HdrS" at X+0x202;
-//   32-bit: protected mode at code32_start, ESI -> boot_params with "HdrS";
+//   32-bit: protected mode, ESI -> boot_params with "HdrS", EIP = its
+//           code32_start (or, with --kernel, EIP at the kernel's own code);
 //   64-bit: long mode at load address + 0x200, RSI -> boot_params with "HdrS".
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -61,15 +63,21 @@ struct HandoffCandidates {
     std::vector<std::uint64_t> entries16;    // X + 0x200
     std::vector<std::uint64_t> entries32;    // code32_start
     std::vector<std::uint64_t> entries64;    // load address + 0x200
+    std::vector<std::uint8_t> entry32_code;  // the kernel file's first protected-mode bytes; empty without one
     std::vector<std::uint64_t> all() const;  // sorted, unique
 };
-// kernel_header: the first bytes of a bzImage (at least up to the setup
-// header's end), or empty. Throws std::invalid_argument for a file that is
-// not a bzImage.
-HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_header);
+// How many bytes of the kernel's protected-mode code a 32-bit stop compares.
+inline constexpr std::size_t ENTRY32_CODE_BYTES = 64;
+// kernel_prefix: the first bytes of a bzImage, or empty. At least up to the
+// setup header's end; entry32_code is filled when they reach past the setup by
+// ENTRY32_CODE_BYTES. Throws std::invalid_argument for a file that is not a bzImage.
+HandoffCandidates handoff_candidates(const std::vector<std::uint8_t>& kernel_prefix);
 
 // Decides whether a stop is a hand-off: kind from the CPU mode and the
-// "HdrS" test, or unknown when the stop is something else.
+// "HdrS" test, or unknown when the stop is something else. A 32-bit stop
+// counts only at boot_params' code32_start or at the kernel's own code
+// (entry32_code): a loader may first run code of its own at a candidate
+// address (GRUB's relocator at 0x100000) before it enters the kernel elsewhere.
 using PhysReadU32 = std::function<std::optional<std::uint32_t>(std::uint64_t)>;
 HandoffKind classify_stop(const CpuState& cpu, const HandoffCandidates& candidates, const PhysReadU32& read_phys_u32);
 

@@ -1,12 +1,16 @@
 ; protected_loader.asm - a boot sector that enters a "kernel" through the
 ; 32-bit entry: protected mode, flat __BOOT_CS/__BOOT_DS (0x10/0x18), EIP at
-; 0x100000, ESI at a zeroed boot_params with "HdrS" at +0x202, EBP=EDI=EBX=0.
+; 0x100000, ESI at a zeroed boot_params with "HdrS" at +0x202 and code32_start
+; (+0x214) = 0x100000, where the kernel is (boot.rst's 32-bit protocol copies the
+; setup header into boot_params, and capture takes a 32-bit stop into a kernel
+; that is not the --kernel file only at code32_start),
+; EBP=EDI=EBX=0.
 ; The kernel is two instructions (hlt; jmp back). It proves that capture
 ; stops at, recognises and dumps a 32-bit hand-off.
 bits 16
 org 0x7c00
 
-%include "bootproto.inc"        ; BOOT_CS, BOOT_DS, HDR_HEADER, HDRS_MAGIC, BP_SIZE
+%include "bootproto.inc"        ; BOOT_CS, BOOT_DS, HDR_HEADER, HDR_CODE32_START, HDRS_MAGIC, BP_SIZE
 
 BOOT_PARAMS  equ 0x20000
 BP_DWORDS    equ BP_SIZE / 4
@@ -46,6 +50,7 @@ protected:
     xor eax, eax
     rep stosd
     mov dword [BOOT_PARAMS + HDR_HEADER], HDRS_MAGIC
+    mov dword [BOOT_PARAMS + HDR_CODE32_START], ENTRY32
     mov dword [ENTRY32], KERNEL_CODE
     mov esi, BOOT_PARAMS
     xor ebp, ebp

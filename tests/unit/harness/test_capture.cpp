@@ -149,6 +149,7 @@ constexpr std::uint64_t X = 0x10000;            // setup base
 constexpr std::uint64_t BOOT_PARAMS = 0x21000;  // zero page of a 32/64-bit hand-off
 constexpr std::uint64_t HDRS_AT_SETUP = X + bootproto::HDR_HEADER;
 constexpr std::uint64_t HDRS_AT_BOOT_PARAMS = BOOT_PARAMS + bootproto::HDR_HEADER;
+constexpr std::uint64_t CODE32_START_AT_BOOT_PARAMS = BOOT_PARAMS + bootproto::HDR_CODE32_START.offset;
 
 CpuState real_mode_at(std::uint64_t cs_base, std::uint64_t ip) {
     CpuState cpu;
@@ -234,7 +235,8 @@ TEST_CASE("a stop is a hand-off only in the right mode with HdrS in place", "[ca
         memory.dwords[HDRS_AT_SETUP] = 0x53726449;
         CHECK(classify(real_mode_at(X + 0x200, 0)) == HandoffKind::unknown);
     }
-    SECTION("32-bit: ESI at a boot_params with HdrS") {
+    SECTION("32-bit: ESI at a boot_params with HdrS, EIP at its code32_start") {
+        memory.dwords[CODE32_START_AT_BOOT_PARAMS] = 0x100000;
         CHECK(classify(protected_mode_at(0x100000, BOOT_PARAMS)) == HandoffKind::unknown);
         memory.dwords[HDRS_AT_BOOT_PARAMS] = bootproto::HDRS_MAGIC;
         CHECK(classify(protected_mode_at(0x100000, BOOT_PARAMS)) == HandoffKind::prot32);
@@ -249,6 +251,90 @@ TEST_CASE("a stop is a hand-off only in the right mode with HdrS in place", "[ca
         CHECK(classify(long_mode_at(0x100200, 0)) == HandoffKind::unknown);
         // The same address in real mode is no hand-off.
         CHECK(classify(real_mode_at(0x100000, 0x200)) == HandoffKind::unknown);
+    }
+}
+
+namespace {
+
+// A bzImage prefix for handoff_candidates: the header and, after a setup of
+// SETUP_SECTS sectors, protected-mode code whose dwords are CODE_DWORD + i.
+constexpr std::uint8_t SETUP_SECTS = 2;
+constexpr std::uint32_t CODE_DWORD = 0xfc5e8d00;
+std::vector<std::uint8_t> kernel_prefix(std::size_t code_bytes) {
+    std::vector<std::uint8_t> file((SETUP_SECTS + 1) * bootproto::SECTOR_SIZE + code_bytes, 0);
+    const auto put32 = [&](std::size_t at, std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) file[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    };
+    file[bootproto::HDR_SETUP_SECTS.offset] = SETUP_SECTS;
+    put32(bootproto::HDR_HEADER.offset, bootproto::HDRS_MAGIC);
+    put32(bootproto::HDR_VERSION.offset, 0x020f);
+    put32(bootproto::HDR_CODE32_START.offset, 0x100000);
+    put32(bootproto::HDR_PREF_ADDRESS.offset, 0x1000000);
+    for (std::size_t i = 0; i * 4 + 4 <= code_bytes; ++i)
+        put32((SETUP_SECTS + 1) * bootproto::SECTOR_SIZE + i * 4, CODE_DWORD + static_cast<std::uint32_t>(i));
+    return file;
+}
+
+}  // namespace
+
+TEST_CASE("hand-off candidates: the kernel's first protected-mode bytes", "[capture]") {
+    const HandoffCandidates c = handoff_candidates(kernel_prefix(ENTRY32_CODE_BYTES));
+    REQUIRE(c.entry32_code.size() == ENTRY32_CODE_BYTES);
+    CHECK(c.entry32_code[0] == (CODE_DWORD & 0xff));
+    CHECK(c.entry32_code[4] == ((CODE_DWORD + 1) & 0xff));
+    // A prefix that ends before them (only the header): no code to compare.
+    CHECK(handoff_candidates(kernel_prefix(ENTRY32_CODE_BYTES - 1)).entry32_code.empty());
+    CHECK(handoff_candidates({}).entry32_code.empty());
+}
+
+TEST_CASE("a 32-bit stop is the hand-off only where the kernel is", "[capture]") {
+    constexpr std::uint64_t RELOCATOR = 0x100000;  // where GRUB's relocator runs first
+    constexpr std::uint64_t KERNEL = 0x1000000;    // pref_address: where GRUB loads the kernel
+    FakeMemory memory;
+    memory.dwords[HDRS_AT_BOOT_PARAMS] = bootproto::HDRS_MAGIC;
+    memory.dwords[CODE32_START_AT_BOOT_PARAMS] = KERNEL;
+    const auto place_kernel_code = [&](std::uint64_t at) {
+        for (std::uint32_t i = 0; i < ENTRY32_CODE_BYTES / 4; ++i) memory.dwords[at + 4 * i] = CODE_DWORD + i;
+    };
+    place_kernel_code(KERNEL);
+    memory.dwords[RELOCATOR] = 0x00418e89;  // GRUB's relocator: "mov [esi+0x41], ecx"
+    const HandoffCandidates with_kernel = handoff_candidates(kernel_prefix(ENTRY32_CODE_BYTES));
+    const HandoffCandidates without_kernel = handoff_candidates({});
+
+    SECTION("a loader's own code at a candidate, HdrS at ESI by chance: skipped") {
+        CHECK(classify_stop(protected_mode_at(RELOCATOR, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::unknown);
+        CHECK(classify_stop(protected_mode_at(RELOCATOR, BOOT_PARAMS), without_kernel, memory.reader()) ==
+              HandoffKind::unknown);
+    }
+    SECTION("EIP at code32_start: taken, with or without --kernel") {
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::prot32);
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), without_kernel, memory.reader()) ==
+              HandoffKind::prot32);
+    }
+    SECTION("code32_start left at the file's 0x100000, the kernel entered at pref_address") {
+        memory.dwords[CODE32_START_AT_BOOT_PARAMS] = bootproto::BZIMAGE_LOAD_ADDR;
+        // The kernel's own bytes at EIP: the hand-off (verify judges the loader).
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::prot32);
+        // Without --kernel nothing says it is the kernel.
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), without_kernel, memory.reader()) ==
+              HandoffKind::unknown);
+        // One dword differs, or is not in RAM: not the kernel's code.
+        memory.dwords[KERNEL + ENTRY32_CODE_BYTES - 4] ^= 1;
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::unknown);
+        memory.dwords.erase(KERNEL + ENTRY32_CODE_BYTES - 4);
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::unknown);
+    }
+    SECTION("no code32_start readable: only the kernel's bytes decide") {
+        memory.dwords.erase(CODE32_START_AT_BOOT_PARAMS);
+        CHECK(classify_stop(protected_mode_at(KERNEL, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::prot32);
+        CHECK(classify_stop(protected_mode_at(RELOCATOR, BOOT_PARAMS), with_kernel, memory.reader()) ==
+              HandoffKind::unknown);
     }
 }
 
