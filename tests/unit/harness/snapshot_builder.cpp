@@ -114,6 +114,11 @@ VerifyInputs make_inputs() {
     return in;
 }
 
+const VerifyInputs& inputs() {
+    static const VerifyInputs in = make_inputs();
+    return in;
+}
+
 Snapshot empty_machine() {
     Snapshot snap;
     snap.ram.push_back(RamRange{0, std::vector<std::uint8_t>(LOW_RAM_TOP, 0)});
@@ -218,6 +223,28 @@ RuleResult rule_result(const std::string& id, const Snapshot& snap, const Verify
 }
 Status rule_status(const std::string& id, const Snapshot& snap, const VerifyInputs& in) {
     return rule_result(id, snap, in).status;
+}
+
+Snapshot relocated16(const VerifyInputs& in, std::uint64_t x, std::uint16_t heap_end_ptr, std::uint32_t cmdline,
+                     std::uint16_t sp) {
+    Snapshot snap = make_handoff16(in);
+    const auto setup = snap.read_phys(SETUP_X, in.kernel.setup_size);
+    if (!setup) throw std::logic_error("the 16-bit hand-off has no setup at SETUP_X");
+    poke(snap, x, *setup);
+    poke16(snap, x + bp::HDR_HEAP_END_PTR, heap_end_ptr);
+    poke32(snap, x + bp::HDR_CMD_LINE_PTR, cmdline);
+    poke_string(snap, cmdline, CMDLINE);
+    CpuState& cpu = snap.cpu;
+    const auto seg = static_cast<std::uint32_t>(x >> 4);
+    cpu.cs.selector = seg + (bp::SETUP_ENTRY_OFFSET >> 4);
+    cpu.cs.base = x + bp::SETUP_ENTRY_OFFSET;
+    for (Segment* s : {&cpu.ds, &cpu.es, &cpu.ss, &cpu.fs, &cpu.gs}) s->selector = seg, s->base = x;
+    cpu.rsp = sp;
+    return snap;
+}
+
+Snapshot grub_linux16(const VerifyInputs& in, std::uint16_t heap_end_ptr) {
+    return relocated16(in, GRUB_X, heap_end_ptr, GRUB_CMDLINE, GRUB_SP);
 }
 
 }  // namespace bzcheck::testing

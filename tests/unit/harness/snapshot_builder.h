@@ -39,7 +39,8 @@ inline constexpr const char* CMDLINE = "console=ttyS0 root=/dev/sda1";
 // payload size, load and preferred addresses and init_size above.
 bzboot::testing::FakeKernel fake_kernel();
 std::vector<std::uint8_t> make_initrd_file();
-VerifyInputs make_inputs();  // kernel, initrd and command line above
+VerifyInputs make_inputs();    // kernel, initrd and command line above
+const VerifyInputs& inputs();  // make_inputs(), made once
 
 // RAM [0, 0xA0000) and [0x100000, RAM_TOP), all zero except the BDA.
 Snapshot empty_machine();
@@ -47,6 +48,17 @@ Snapshot empty_machine();
 Snapshot make_handoff16(const VerifyInputs& in);
 Snapshot make_handoff32(const VerifyInputs& in);
 Snapshot make_handoff64(const VerifyInputs& in, bool la57 = false);
+
+// The 16-bit hand-off with the real-mode code moved to X: setup, segments and
+// SP follow it; heap_end_ptr and the command line's address are the caller's.
+Snapshot relocated16(const VerifyInputs& in, std::uint64_t x, std::uint16_t heap_end_ptr, std::uint32_t cmdline,
+                     std::uint16_t sp);
+// GRUB 2's linux16 as captured: X = 0x90000, heap end 0x99000, command line at 0x99000, SP 0x9000.
+inline constexpr std::uint64_t GRUB_X = 0x90000;
+inline constexpr std::uint16_t GRUB_HEAP_END_PTR = 0x8e00;
+inline constexpr std::uint32_t GRUB_CMDLINE = 0x99000;
+inline constexpr std::uint16_t GRUB_SP = 0x9000;
+Snapshot grub_linux16(const VerifyInputs& in, std::uint16_t heap_end_ptr = GRUB_HEAP_END_PTR);
 
 // Writes into the snapshot's RAM (must lie in RAM).
 void poke(Snapshot& snap, std::uint64_t addr, const std::vector<std::uint8_t>& bytes);

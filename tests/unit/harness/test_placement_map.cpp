@@ -14,33 +14,6 @@ using namespace bzcheck::testing;
 namespace bp = bootproto;
 
 namespace {
-const VerifyInputs& inputs() {
-    static const VerifyInputs in = make_inputs();
-    return in;
-}
-
-// The 16-bit hand-off with the real-mode code at X (test_rules.cpp's relocated16).
-Snapshot relocated16(std::uint64_t x, std::uint16_t heap_end_ptr, std::uint32_t cmdline, std::uint16_t sp) {
-    Snapshot snap = make_handoff16(inputs());
-    const auto setup = snap.read_phys(SETUP_X, inputs().kernel.setup_size);
-    REQUIRE(setup);
-    poke(snap, x, *setup);
-    poke16(snap, x + bp::HDR_HEAP_END_PTR, heap_end_ptr);
-    poke32(snap, x + bp::HDR_CMD_LINE_PTR, cmdline);
-    poke_string(snap, cmdline, CMDLINE);
-    CpuState& cpu = snap.cpu;
-    const auto seg = static_cast<std::uint32_t>(x >> 4);
-    cpu.cs.selector = seg + (bp::SETUP_ENTRY_OFFSET >> 4);
-    cpu.cs.base = x + bp::SETUP_ENTRY_OFFSET;
-    for (Segment* s : {&cpu.ds, &cpu.es, &cpu.ss, &cpu.fs, &cpu.gs}) s->selector = seg, s->base = x;
-    cpu.rsp = sp;
-    return snap;
-}
-// GRUB 2's linux16: X = 0x90000, heap end 0x99000, command line at 0x99000, SP 0x9000.
-constexpr std::uint64_t GRUB_X = 0x90000;
-Snapshot grub_linux16(std::uint16_t heap_end_ptr = 0x8e00) {
-    return relocated16(GRUB_X, heap_end_ptr, 0x99000, 0x9000);
-}
 
 // The map of snap, with the marks of `results` (none: the placement alone).
 std::string map_of(const Snapshot& snap, const std::vector<RuleResult>& results = {}) {
@@ -94,7 +67,7 @@ std::string mark_of(const std::vector<RuleResult>& results, const std::string& i
 }  // namespace
 
 TEST_CASE("map: GRUB linux16's low megabyte, boundary by boundary as boot.rst draws it", "[map]") {
-    CHECK(ladder(map_of(grub_linux16()), "low megabyte:") ==
+    CHECK(ladder(map_of(grub_linux16(inputs())), "low megabyte:") ==
           "0x00100000 +-------------------------------------------+\n"
           "           | ROMs and system BIOS              256 KiB |\n"
           "0x000c0000 +-------------------------------------------+\n"
@@ -194,7 +167,7 @@ TEST_CASE("map: the command line moved into the heap is marked with R05 and R14"
 
 TEST_CASE("map: an end a rule names alone marks the object ending there", "[map]") {
     // heap_end_ptr 0x9f00: the heap ends at 0x9a100, above 0x9a000 (R03).
-    const Snapshot snap = grub_linux16(0x9f00);
+    const Snapshot snap = grub_linux16(inputs(), 0x9f00);
     const std::vector<RuleResult> results = {check_rule("R03", analyse(snap, inputs()))};
     REQUIRE(results[0].addresses == std::vector<std::uint64_t>{GRUB_X, 0x9a100});
     const auto lines = lines_of(map_of(snap, results));

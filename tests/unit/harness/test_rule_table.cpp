@@ -44,7 +44,8 @@ std::vector<DocRow> doc_rule_table() {
         if (line.rfind("## ", 0) == 0) in_section = line == "## verify: the rules";
         if (!in_section) continue;
         if (line.rfind("| id |", 0) == 0) {
-            REQUIRE(cells(line) == std::vector<std::string>{"id", "name", "checks", "applies to", "severity", "document"});
+            REQUIRE(cells(line) ==
+                    std::vector<std::string>{"id", "name", "checks", "applies to", "severity", "document"});
             in_table = true;
             continue;
         }

@@ -14,32 +14,28 @@ using namespace bzcheck::testing;
 namespace bp = bootproto;
 
 namespace {
-const VerifyInputs& inputs() {
-    static const VerifyInputs in = make_inputs();
-    return in;
-}
 // Header fields live at X (16-bit) or boot_params (32/64-bit).
 constexpr std::uint64_t HDR16 = SETUP_X;
 constexpr std::uint64_t HDR64 = BOOT_PARAMS;
 using Addresses = std::vector<std::uint64_t>;
 
-// The rule fails on snap, saying message about addresses.
-void check_fails(const std::string& id, const Snapshot& snap, const VerifyInputs& in, const std::string& message,
-                 const Addresses& addresses) {
+// The rule's verdict on snap is `status`, saying message about addresses.
+void check_verdict(Status status, const std::string& id, const Snapshot& snap, const VerifyInputs& in,
+                   const std::string& message, const Addresses& addresses) {
     const RuleResult r = rule_result(id, snap, in);
     INFO(id << ": " << status_name(r.status) << " " << r.message);
-    CHECK(r.status == Status::fail);
+    CHECK(r.status == status);
     CHECK(r.message == message);
     CHECK(r.addresses == addresses);
 }
-// The rule finds a departure it grades WARN, saying message about addresses.
+void check_fails(const std::string& id, const Snapshot& snap, const VerifyInputs& in, const std::string& message,
+                 const Addresses& addresses) {
+    check_verdict(Status::fail, id, snap, in, message, addresses);
+}
+// A departure the rule grades WARN.
 void check_warns(const std::string& id, const Snapshot& snap, const VerifyInputs& in, const std::string& message,
                  const Addresses& addresses) {
-    const RuleResult r = rule_result(id, snap, in);
-    INFO(id << ": " << status_name(r.status) << " " << r.message);
-    CHECK(r.status == Status::warn);
-    CHECK(r.message == message);
-    CHECK(r.addresses == addresses);
+    check_verdict(Status::warn, id, snap, in, message, addresses);
 }
 // The 32/64-bit kernel's reason to accept a cleared boot_flag.
 constexpr const char* BOOT_FLAG_UNREAD =
@@ -125,35 +121,6 @@ TEST_CASE("R02 setup identical to the file except loader fields", "[rules]") {
     }
 }
 
-namespace {
-// The 16-bit hand-off with the real-mode code moved to X: setup, segments and
-// SP follow it; the heap end and command line stay as the caller sets them.
-Snapshot relocated16(std::uint64_t x, std::uint16_t heap_end_ptr, std::uint32_t cmdline, std::uint16_t sp) {
-    Snapshot snap = make_handoff16(inputs());
-    const auto setup = snap.read_phys(SETUP_X, inputs().kernel.setup_size);
-    REQUIRE(setup);
-    poke(snap, x, *setup);
-    poke16(snap, x + bp::HDR_HEAP_END_PTR, heap_end_ptr);
-    poke32(snap, x + bp::HDR_CMD_LINE_PTR, cmdline);
-    poke_string(snap, cmdline, CMDLINE);
-    CpuState& cpu = snap.cpu;
-    const auto seg = static_cast<std::uint32_t>(x >> 4);
-    cpu.cs.selector = seg + (bp::SETUP_ENTRY_OFFSET >> 4);
-    cpu.cs.base = x + bp::SETUP_ENTRY_OFFSET;
-    for (Segment* s : {&cpu.ds, &cpu.es, &cpu.ss, &cpu.fs, &cpu.gs}) s->selector = seg, s->base = x;
-    cpu.rsp = sp;
-    return snap;
-}
-// GRUB 2's linux16: X = 0x90000, heap end 0x99000, command line at 0x99000, SP 0x9000.
-constexpr std::uint64_t GRUB_X = 0x90000;
-constexpr std::uint16_t GRUB_HEAP_END_PTR = 0x8e00;
-constexpr std::uint32_t GRUB_CMDLINE = 0x99000;
-constexpr std::uint16_t GRUB_SP = 0x9000;
-Snapshot grub_linux16(std::uint16_t heap_end_ptr = GRUB_HEAP_END_PTR) {
-    return relocated16(GRUB_X, heap_end_ptr, GRUB_CMDLINE, GRUB_SP);
-}
-}  // namespace
-
 TEST_CASE("R03 bzboot's layout: X = 0x10000, the real-mode code below the top of low memory", "[rules]") {
     Snapshot snap = make_handoff16(inputs());
     const RuleResult r = rule_result("R03", snap, inputs());
@@ -165,7 +132,7 @@ TEST_CASE("R03 bzboot's layout: X = 0x10000, the real-mode code below the top of
 }
 
 TEST_CASE("R03 GRUB linux16's layout passes: X+0x10000 above the top of low memory is no limit", "[rules]") {
-    const Snapshot snap = grub_linux16();
+    const Snapshot snap = grub_linux16(inputs());
     const RuleResult r = rule_result("R03", snap, inputs());
     INFO(r.message);
     CHECK(r.status == Status::pass);
@@ -177,7 +144,7 @@ TEST_CASE("R03 GRUB linux16's layout passes: X+0x10000 above the top of low memo
         CHECK(each.status != Status::fail);
     }
     // boot.rst's Sample Boot Configuration: the heap up to 0x9a000 exactly.
-    CHECK(rule_status("R03", grub_linux16(0x9e00), inputs()) == Status::pass);
+    CHECK(rule_status("R03", grub_linux16(inputs(), 0x9e00), inputs()) == Status::pass);
 }
 
 TEST_CASE("R03 X 16-byte aligned and at least 0x10000", "[rules]") {
@@ -187,14 +154,14 @@ TEST_CASE("R03 X 16-byte aligned and at least 0x10000", "[rules]") {
         check_fails("R03", snap, inputs(), "X = 0x10008 is not 16-byte aligned", {0x10008});
     }
     SECTION("below 0x10000") {
-        const Snapshot snap = relocated16(0x8000, 0x7e00, 0x10000, 0x7e00);
+        const Snapshot snap = relocated16(inputs(), 0x8000, 0x7e00, 0x10000, 0x7e00);
         check_fails("R03", snap, inputs(), "X = 0x8000 lies below 0x10000", {0x8000});
     }
 }
 
 TEST_CASE("R03 the real-mode code below the top of low memory", "[rules]") {
     SECTION("heap end above the EBDA") {
-        const Snapshot snap = grub_linux16(0xfe00);  // heap end X+0x10000 = 0xa0000
+        const Snapshot snap = grub_linux16(inputs(), 0xfe00);  // heap end X+0x10000 = 0xa0000
         check_fails("R03", snap, inputs(), "heap end 0xa0000 lies above the top of low memory 0x9fc00",
                     {GRUB_X, 0xa0000});
     }
@@ -205,7 +172,7 @@ TEST_CASE("R03 the real-mode code below the top of low memory", "[rules]") {
                     {SETUP_X, 0x2001d});
     }
     SECTION("SS:SP above the top of low memory") {
-        Snapshot snap = grub_linux16();
+        Snapshot snap = grub_linux16(inputs());
         snap.cpu.rsp = 0xa000;                      // SS:SP 0x9a000
         poke16(snap, bios::BDA_BASE_MEM_KIB, 614);  // base memory ends at 0x99800
         check_fails("R03", snap, inputs(), "SS:SP 0x9a000 lies above the top of low memory 0x99800", {GRUB_X, 0x9a000});
@@ -214,18 +181,18 @@ TEST_CASE("R03 the real-mode code below the top of low memory", "[rules]") {
 
 TEST_CASE("R03 at X = 0x90000 nothing above 0x9A000", "[rules]") {
     SECTION("heap end") {
-        const Snapshot snap = grub_linux16(0x9f00);  // heap end 0x9a100
+        const Snapshot snap = grub_linux16(inputs(), 0x9f00);  // heap end 0x9a100
         check_fails("R03", snap, inputs(), "X = 0x90000: heap end 0x9a100 lies above 0x9a000", {GRUB_X, 0x9a100});
     }
     SECTION("command line") {
-        Snapshot snap = grub_linux16();
+        Snapshot snap = grub_linux16(inputs());
         poke32(snap, GRUB_X + bp::HDR_CMD_LINE_PTR, 0x99ff0);
         poke_string(snap, 0x99ff0, CMDLINE);
         check_fails("R03", snap, inputs(), "X = 0x90000: command line end 0x9a00d lies above 0x9a000",
                     {GRUB_X, 0x9a00d});
     }
     SECTION("SS:SP") {
-        Snapshot snap = grub_linux16();
+        Snapshot snap = grub_linux16(inputs());
         snap.cpu.rsp = 0xa000 + 0x10;
         check_fails("R03", snap, inputs(), "X = 0x90000: SS:SP 0x9a010 lies above 0x9a000", {GRUB_X, 0x9a010});
     }
