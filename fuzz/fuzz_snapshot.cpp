@@ -50,11 +50,11 @@ bool same_cpu(const CpuState& a, const CpuState& b) {
 void check_ram(const Snapshot& snap) {
     for (std::size_t i = 0; i < snap.ram.size(); ++i) {
         const bzcheck::RamRange& range = snap.ram[i];
-        require(!range.bytes.empty(), "no empty RAM range");
+        require(range.size() > 0, "no empty RAM range");
         require(range.end() > range.phys, "a RAM range does not wrap");
         require(i == 0 || snap.ram[i - 1].end() <= range.phys, "RAM sorted, without overlaps");
-        require(snap.read_phys(range.phys, range.bytes.size()) == range.bytes, "read_phys of a whole range");
-        require(snap.u8(range.end() - 1) == range.bytes.back(), "u8 of a range's last byte");
+        require(snap.read_phys(range.phys, range.size()) == range.bytes().copy(), "read_phys of a whole range");
+        require(snap.u8(range.end() - 1) == range.bytes().data[range.size() - 1], "u8 of a range's last byte");
     }
 }
 
@@ -74,7 +74,7 @@ void check_round_trip(const Snapshot& snap) {
     const Snapshot copy = bzcheck::parse_snapshot(bzcheck::serialize_snapshot(snap));
     require(copy.ram.size() == snap.ram.size(), "round trip: RAM ranges");
     for (std::size_t i = 0; i < snap.ram.size(); ++i) {
-        require(copy.ram[i].phys == snap.ram[i].phys && copy.ram[i].bytes == snap.ram[i].bytes,
+        require(copy.ram[i].phys == snap.ram[i].phys && copy.ram[i].bytes().copy() == snap.ram[i].bytes().copy(),
                 "round trip: RAM contents");
     }
     require(same_cpu(copy.cpu, snap.cpu), "round trip: CPU state");

@@ -281,11 +281,10 @@ RamRange BochsSession::dump_range(std::uint64_t start, std::uint64_t end) {
     if (out.find("error") != std::string::npos)
         throw CaptureError(fmt::format("Bochs cannot read RAM {:#x}-{:#x} (linear: is it identity-mapped?): {}", start,
                                        end, last_words(out, 2)));
-    RamRange range;
-    range.phys = start;
-    range.bytes.resize(end - start);
+    RamRange range{start, std::vector<std::uint8_t>(end - start)};
+    std::vector<std::uint8_t>& bytes = range.owned_bytes();
     std::ifstream in(file, std::ios::binary);
-    in.read(reinterpret_cast<char*>(range.bytes.data()), static_cast<std::streamsize>(range.bytes.size()));
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     if (static_cast<std::uint64_t>(in.gcount()) != end - start)
         throw CaptureError(fmt::format("Bochs wrote {} bytes of RAM {:#x}-{:#x}", in.gcount(), start, end));
     in.close();

@@ -65,6 +65,7 @@ private:
     void wait_for_stop(const std::string& command);
     const bzboot::TempDir& work_;
     const Deadline& deadline_;
+    std::uint64_t memory_bytes_ = 0;  // the guest's RAM: where its dump can go
     std::vector<std::string> argv_;
     std::unique_ptr<ChildProcess> qemu_;
     std::unique_ptr<GdbRemote> gdb_;

@@ -153,7 +153,7 @@ void require_handoff_maps(const Snapshot& snap, const PageWalk& walk, std::uint6
     const auto& maps = walk.mappings;
     require_map(maps, "identity map of the low 4 GiB", 0, 0, IDENTITY_MAP_MIN_BYTES, report);
     for (const RamRange& range : snap.ram) {
-        const std::uint64_t size = range.bytes.size();
+        const std::uint64_t size = range.size();
         if (range.end() > IDENTITY_MAP_MIN_BYTES) {
             const std::uint64_t from = std::max(range.phys, IDENTITY_MAP_MIN_BYTES);
             require_map(maps, "identity map of RAM", from, from, range.end() - from, report);

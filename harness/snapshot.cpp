@@ -14,9 +14,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace bzcheck {
 namespace {
@@ -83,63 +86,89 @@ std::vector<std::uint64_t*> registers_of(CpuState& cpu) {
 
 // --- reading --------------------------------------------------------------------
 
-// Where the snapshot's bytes come from: the whole file in memory or an open
-// stream (so that a 512 MiB RAM dump is not held twice).
+// Where the snapshot's bytes come from: a buffer in memory (its RAM copied
+// out), or a file mapped read-only (its RAM left in the mapping: pages are read
+// only when a rule or the page walk touches them).
 class SnapshotBytes {
 public:
     virtual ~SnapshotBytes() = default;
-    virtual std::uint64_t size() const = 0;
+    virtual ByteView whole() const = 0;
+    std::uint64_t size() const { return whole().size; }
 
     // Bytes [offset, offset+len), or SnapshotError naming `what` if they are not all in the file.
-    std::vector<std::uint8_t> at(std::uint64_t offset, std::uint64_t len, const std::string& what) const {
-        if (offset > size() || len > size() - offset)
+    ByteView at(std::uint64_t offset, std::uint64_t len, const std::string& what) const {
+        const auto part = whole().sub(offset, len);
+        if (!part)
             throw SnapshotError(
                 fmt::format("truncated: {} (bytes {:#x}+{:#x}) lies past the end of the file ({:#x} bytes)", what,
                             offset, len, size()));
-        std::vector<std::uint8_t> out(len);
-        if (len > 0) copy(offset, len, out.data());  // an empty vector's data() may be null: no memcpy
-        return out;
+        return *part;
     }
-
-protected:
-    virtual void copy(std::uint64_t offset, std::uint64_t len, std::uint8_t* out) const = 0;
+    // The RAM range at guest-physical `phys` held at [offset, offset+len).
+    virtual RamRange ram_range(std::uint64_t phys, std::uint64_t offset, std::uint64_t len,
+                               const std::string& what) const = 0;
 };
 
 class MemoryBytes : public SnapshotBytes {
 public:
     explicit MemoryBytes(const std::vector<std::uint8_t>& bytes) : bytes_(bytes) {}
-    std::uint64_t size() const override { return bytes_.size(); }
+    ByteView whole() const override { return ByteView(bytes_); }
+    // Copied: the caller's buffer may go before the Snapshot does.
+    RamRange ram_range(std::uint64_t phys, std::uint64_t offset, std::uint64_t len,
+                       const std::string& what) const override {
+        return RamRange{phys, at(offset, len, what).copy()};
+    }
 
 private:
-    void copy(std::uint64_t offset, std::uint64_t len, std::uint8_t* out) const override {
-        const auto part = ByteView(bytes_).sub(offset, len);  // at() has checked the range
-        if (!part) throw SnapshotError(fmt::format("read past the end at offset {:#x}", offset));
-        std::copy(part->data, part->data + part->size, out);
-    }
     const std::vector<std::uint8_t>& bytes_;
+};
+
+// A file mapped read-only, unmapped when the last RAM range that uses it goes.
+class Mapping {
+public:
+    explicit Mapping(const std::string& path) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw SnapshotError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd);
+            throw SnapshotError(fmt::format("{}: cannot read (not a regular file?)", path));
+        }
+        size_ = static_cast<std::size_t>(st.st_size);
+        if (size_ > 0) {
+            void* at = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (at == MAP_FAILED) {
+                const int error = errno;
+                ::close(fd);
+                throw SnapshotError(fmt::format("{}: cannot map: {}", path, std::strerror(error)));
+            }
+            data_ = static_cast<const std::uint8_t*>(at);
+        }
+        ::close(fd);  // the mapping keeps the file
+    }
+    ~Mapping() {
+        if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+    }
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ByteView view() const { return ByteView(data_, size_); }
+
+private:
+    const std::uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
 };
 
 class FileBytes : public SnapshotBytes {
 public:
-    explicit FileBytes(const std::string& path) : path_(path), in_(path, std::ios::binary) {
-        if (!in_) throw SnapshotError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-        in_.seekg(0, std::ios::end);
-        const auto end = in_.tellg();
-        if (!in_ || end < 0) throw SnapshotError(fmt::format("{}: cannot read (not a regular file?)", path));
-        size_ = static_cast<std::uint64_t>(end);
+    explicit FileBytes(const std::string& path) : mapping_(std::make_shared<const Mapping>(path)) {}
+    ByteView whole() const override { return mapping_->view(); }
+    RamRange ram_range(std::uint64_t phys, std::uint64_t offset, std::uint64_t len,
+                       const std::string& what) const override {
+        return RamRange::mapped(phys, at(offset, len, what), mapping_);
     }
-    std::uint64_t size() const override { return size_; }
 
 private:
-    void copy(std::uint64_t offset, std::uint64_t len, std::uint8_t* out) const override {
-        in_.clear();
-        in_.seekg(static_cast<std::streamoff>(offset));
-        in_.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(len));
-        if (!in_) throw SnapshotError(fmt::format("{}: read error at offset {:#x}", path_, offset));
-    }
-    std::string path_;
-    mutable std::ifstream in_;
-    std::uint64_t size_ = 0;
+    std::shared_ptr<const Mapping> mapping_;
 };
 
 // The value of `f` in the structure at `base` of `bytes`, which the caller has checked
@@ -281,11 +310,11 @@ void parse_notes(ByteView notes, Snapshot& snap, bool& have_cpu) {
 
 Snapshot parse(const SnapshotBytes& file) {
     const auto ehdr_bytes = file.at(0, sizeof(Elf64_Ehdr), "ELF header");
-    if (std::memcmp(ehdr_bytes.data(), ELFMAG, SELFMAG) != 0) throw SnapshotError("not an ELF file (bad magic)");
-    if (ehdr_bytes[EI_CLASS] != ELFCLASS64) throw SnapshotError("not an ELF64 file (expected QEMU's 64-bit core)");
-    if (ehdr_bytes[EI_DATA] != ELFDATA2LSB) throw SnapshotError("not a little-endian ELF file");
+    if (std::memcmp(ehdr_bytes.data, ELFMAG, SELFMAG) != 0) throw SnapshotError("not an ELF file (bad magic)");
+    if (ehdr_bytes.data[EI_CLASS] != ELFCLASS64) throw SnapshotError("not an ELF64 file (expected QEMU's 64-bit core)");
+    if (ehdr_bytes.data[EI_DATA] != ELFDATA2LSB) throw SnapshotError("not a little-endian ELF file");
     Elf64_Ehdr ehdr;
-    std::memcpy(&ehdr, ehdr_bytes.data(), sizeof ehdr);
+    std::memcpy(&ehdr, ehdr_bytes.data, sizeof ehdr);
     if (ehdr.e_type != ET_CORE) throw SnapshotError(fmt::format("not a core file (e_type {})", ehdr.e_type));
     if (ehdr.e_machine != EM_X86_64 && ehdr.e_machine != EM_386)
         throw SnapshotError(fmt::format("foreign core: e_machine {} is not x86", ehdr.e_machine));
@@ -297,13 +326,13 @@ Snapshot parse(const SnapshotBytes& file) {
     if (phnum == PN_XNUM) {
         const auto shdr_bytes = file.at(ehdr.e_shoff, sizeof(Elf64_Shdr), "section header 0");
         Elf64_Shdr shdr;
-        std::memcpy(&shdr, shdr_bytes.data(), sizeof shdr);
+        std::memcpy(&shdr, shdr_bytes.data, sizeof shdr);
         phnum = shdr.sh_info;
     }
     if (phnum > file.size() / sizeof(Elf64_Phdr)) throw SnapshotError("truncated: program header table");
     const auto phdr_bytes = file.at(ehdr.e_phoff, phnum * sizeof(Elf64_Phdr), "program header table");
     std::vector<Elf64_Phdr> phdrs(phnum);
-    if (phnum > 0) std::memcpy(phdrs.data(), phdr_bytes.data(), phdr_bytes.size());
+    if (phnum > 0) std::memcpy(phdrs.data(), phdr_bytes.data, phdr_bytes.size);
 
     Snapshot snap;
     bool have_cpu = false;
@@ -325,7 +354,7 @@ Snapshot parse(const SnapshotBytes& file) {
     for (const auto& phdr : phdrs) {
         if (phdr.p_type != PT_LOAD || phdr.p_filesz == 0) continue;
         const std::string what = fmt::format("RAM segment at physical {:#x}", phdr.p_paddr);
-        snap.ram.push_back(RamRange{phdr.p_paddr, file.at(phdr.p_offset, phdr.p_filesz, what)});
+        snap.ram.push_back(file.ram_range(phdr.p_paddr, phdr.p_offset, phdr.p_filesz, what));
     }
     std::sort(snap.ram.begin(), snap.ram.end(), [](const RamRange& a, const RamRange& b) { return a.phys < b.phys; });
     for (std::size_t i = 1; i < snap.ram.size(); ++i)
@@ -419,6 +448,19 @@ std::vector<std::uint8_t> bzcheck_desc(const Snapshot& snap) {
 
 // --- Snapshot ---------------------------------------------------------------------
 
+RamRange RamRange::mapped(std::uint64_t phys, bzboot::ByteView window, std::shared_ptr<const void> mapping) {
+    RamRange range;
+    range.phys = phys;
+    range.window_ = window;
+    range.mapping_ = std::move(mapping);
+    return range;
+}
+
+std::vector<std::uint8_t>& RamRange::owned_bytes() {
+    if (mapping_) throw std::logic_error("a RAM range mapped from a snapshot file is read-only");
+    return owned_;
+}
+
 namespace {
 // The range holding addr, or ram.end().
 std::vector<RamRange>::const_iterator range_holding(const std::vector<RamRange>& ram, std::uint64_t addr) {
@@ -454,8 +496,8 @@ std::optional<std::vector<std::uint8_t>> Snapshot::read_phys(std::uint64_t addr,
     std::uint64_t cursor = addr;
     while (out.size() < len) {
         const std::uint64_t here = std::min<std::uint64_t>(len - out.size(), it->end() - cursor);
-        const auto first = it->bytes.begin() + static_cast<std::ptrdiff_t>(cursor - it->phys);
-        out.insert(out.end(), first, first + static_cast<std::ptrdiff_t>(here));
+        const std::uint8_t* first = it->bytes().data + (cursor - it->phys);
+        out.insert(out.end(), first, first + here);
         cursor += here;
         ++it;
     }
@@ -492,7 +534,7 @@ std::optional<std::string> Snapshot::c_string(std::uint64_t addr, std::uint64_t 
 
 std::uint64_t Snapshot::ram_bytes() const {
     std::uint64_t total = 0;
-    for (const auto& range : ram) total += range.bytes.size();
+    for (const auto& range : ram) total += range.size();
     return total;
 }
 
@@ -523,14 +565,19 @@ Snapshot read_snapshot(const std::string& path) {
 }
 
 namespace {
-// Writes the ELF header, program headers and notes, then the RAM ranges, to out.
-void write_core(std::ostream& out, const Snapshot& snap) {
+// The RAM ranges in address order; throws for overlapping ones.
+std::vector<const RamRange*> sorted_ranges(const Snapshot& snap) {
     std::vector<const RamRange*> ranges;
     for (const auto& range : snap.ram) ranges.push_back(&range);
     std::sort(ranges.begin(), ranges.end(), [](const RamRange* a, const RamRange* b) { return a->phys < b->phys; });
     for (std::size_t i = 1; i < ranges.size(); ++i)
         if (ranges[i]->phys < ranges[i - 1]->end()) throw SnapshotError("cannot write overlapping RAM ranges");
+    return ranges;
+}
 
+// The ELF header, program headers and notes: everything before the RAM ranges,
+// which follow it back to back in `ranges`' order.
+std::vector<std::uint8_t> core_prefix(const Snapshot& snap, const std::vector<const RamRange*>& ranges) {
     const bool long_mode = (snap.cpu.efer & EFER_LMA) != 0;
     std::vector<std::uint8_t> notes;
     append_note(notes, CORE_NOTE_NAME, NT_PRSTATUS, prstatus_desc(snap.cpu, long_mode));
@@ -566,34 +613,84 @@ void write_core(std::ostream& out, const Snapshot& snap) {
         load.p_type = PT_LOAD;
         load.p_offset = data_offset;
         load.p_paddr = range->phys;
-        load.p_filesz = load.p_memsz = range->bytes.size();
+        load.p_filesz = load.p_memsz = range->size();
         phdrs.push_back(load);
-        data_offset += range->bytes.size();
+        data_offset += range->size();
     }
 
-    out.write(reinterpret_cast<const char*>(&ehdr), sizeof ehdr);
-    out.write(reinterpret_cast<const char*>(phdrs.data()),
-              static_cast<std::streamsize>(phdrs.size() * sizeof(Elf64_Phdr)));
-    out.write(reinterpret_cast<const char*>(notes.data()), static_cast<std::streamsize>(notes.size()));
-    for (const RamRange* range : ranges)
-        out.write(reinterpret_cast<const char*>(range->bytes.data()),
-                  static_cast<std::streamsize>(range->bytes.size()));
+    std::vector<std::uint8_t> prefix(reinterpret_cast<const std::uint8_t*>(&ehdr),
+                                     reinterpret_cast<const std::uint8_t*>(&ehdr) + sizeof ehdr);
+    const auto* phdr_bytes = reinterpret_cast<const std::uint8_t*>(phdrs.data());
+    prefix.insert(prefix.end(), phdr_bytes, phdr_bytes + phdrs.size() * sizeof(Elf64_Phdr));
+    prefix.insert(prefix.end(), notes.begin(), notes.end());
+    return prefix;
+}
+
+// A block of the file written as a hole when it is all zero (a guest's untouched
+// RAM): the file reads back the same, and takes only the blocks that hold data.
+constexpr std::size_t SPARSE_BLOCK = 4096;
+
+bool all_zero(const std::uint8_t* data, std::size_t size) {
+    static const std::uint8_t zeros[SPARSE_BLOCK] = {};
+    return size <= SPARSE_BLOCK && std::memcmp(data, zeros, size) == 0;  // memcmp: the fast compare
+}
+
+// Writes size bytes at fd's position, whole.
+void write_all(int fd, const std::uint8_t* data, std::size_t size, const std::string& path) {
+    while (size > 0) {
+        const ssize_t written = ::write(fd, data, size);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) throw SnapshotError(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
+        data += written;
+        size -= static_cast<std::size_t>(written);
+    }
+}
+
+// Writes a RAM range at fd's position, its all-zero blocks skipped (holes).
+void write_sparse(int fd, ByteView bytes, const std::string& path) {
+    for (std::size_t at = 0; at < bytes.size;) {
+        const std::size_t block = std::min(SPARSE_BLOCK, bytes.size - at);
+        if (all_zero(bytes.data + at, block)) {
+            if (::lseek(fd, static_cast<off_t>(block), SEEK_CUR) < 0)
+                throw SnapshotError(fmt::format("{}: seek failed: {}", path, std::strerror(errno)));
+        } else {
+            write_all(fd, bytes.data + at, block, path);
+        }
+        at += block;
+    }
 }
 }  // namespace
 
 std::vector<std::uint8_t> serialize_snapshot(const Snapshot& snap) {
-    std::ostringstream out;
-    write_core(out, snap);
-    const std::string text = out.str();
-    return std::vector<std::uint8_t>(text.begin(), text.end());
+    const auto ranges = sorted_ranges(snap);
+    std::vector<std::uint8_t> out = core_prefix(snap, ranges);
+    for (const RamRange* range : ranges) {
+        const ByteView bytes = range->bytes();
+        out.insert(out.end(), bytes.data, bytes.data + bytes.size);
+    }
+    return out;
 }
 
 void write_snapshot(const std::string& path, const Snapshot& snap) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) throw SnapshotError(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
-    write_core(out, snap);
-    out.close();
-    if (!out) throw SnapshotError(fmt::format("{}: write failed", path));
+    const auto ranges = sorted_ranges(snap);
+    const auto prefix = core_prefix(snap, ranges);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw SnapshotError(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
+    try {
+        write_all(fd, prefix.data(), prefix.size(), path);
+        off_t end = static_cast<off_t>(prefix.size());
+        for (const RamRange* range : ranges) {
+            write_sparse(fd, range->bytes(), path);
+            end += static_cast<off_t>(range->size());
+        }
+        // A trailing hole needs the size set: the file ends where the last range does.
+        if (::ftruncate(fd, end) != 0)
+            throw SnapshotError(fmt::format("{}: cannot set its size: {}", path, std::strerror(errno)));
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    if (::close(fd) != 0) throw SnapshotError(fmt::format("{}: write failed: {}", path, std::strerror(errno)));
 }
 
 }  // namespace bzcheck

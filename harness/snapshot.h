@@ -12,7 +12,10 @@
 // kind is unknown. docs/bzcheck.md documents the BZCHECK note.
 #pragma once
 
+#include "common/bytes.h"
+
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -56,11 +59,28 @@ struct CpuState {
     std::uint64_t efer = 0;
 };
 
-// One contiguous range of guest-physical RAM.
-struct RamRange {
+// One contiguous range of guest-physical RAM: bytes it holds itself (built in
+// memory: tests, Bochs's dumps), or a window on a snapshot file mapped by
+// read_snapshot, so that checking a large guest reads only the pages the
+// rules and the page walk touch.
+class RamRange {
+public:
+    RamRange() = default;
+    RamRange(std::uint64_t phys, std::vector<std::uint8_t> bytes) : phys(phys), owned_(std::move(bytes)) {}
+    // A window that stays valid while `mapping` lives.
+    static RamRange mapped(std::uint64_t phys, bzboot::ByteView window, std::shared_ptr<const void> mapping);
+
     std::uint64_t phys = 0;
-    std::vector<std::uint8_t> bytes;
-    std::uint64_t end() const { return phys + bytes.size(); }  // exclusive
+    bzboot::ByteView bytes() const { return mapping_ ? window_ : bzboot::ByteView(owned_); }
+    std::uint64_t size() const { return bytes().size; }
+    std::uint64_t end() const { return phys + size(); }  // exclusive
+    // The bytes of a range built in memory, to change them (throws std::logic_error for a mapped one).
+    std::vector<std::uint8_t>& owned_bytes();
+
+private:
+    std::vector<std::uint8_t> owned_;
+    bzboot::ByteView window_;
+    std::shared_ptr<const void> mapping_;
 };
 
 struct Snapshot {
@@ -91,12 +111,15 @@ struct Snapshot {
 
 // Reads a snapshot; throws SnapshotError for anything that is not a readable
 // x86 ELF64 core with a QEMU CPU-state note. Never reads outside the file.
+// The file is mapped, not read: its RAM ranges are windows on the mapping (the
+// file must not change while the Snapshot lives).
 Snapshot read_snapshot(const std::string& path);
 // Parses a snapshot from bytes already in memory (what read_snapshot uses).
 Snapshot parse_snapshot(const std::vector<std::uint8_t>& file);
 
 // Writes snap in the format above (throws SnapshotError on I/O failure or
-// overlapping RAM ranges).
+// overlapping RAM ranges). RAM pages that are all zero are left as holes of a
+// sparse file: they read back as zeros, to any reader.
 void write_snapshot(const std::string& path, const Snapshot& snap);
 std::vector<std::uint8_t> serialize_snapshot(const Snapshot& snap);
 

@@ -194,7 +194,8 @@ Snapshot make_handoff64(const VerifyInputs& in, bool la57) {
 void poke(Snapshot& snap, std::uint64_t addr, const std::vector<std::uint8_t>& bytes) {
     for (auto& range : snap.ram) {
         if (addr >= range.phys && addr + bytes.size() <= range.end()) {
-            std::copy(bytes.begin(), bytes.end(), range.bytes.begin() + static_cast<std::ptrdiff_t>(addr - range.phys));
+            std::copy(bytes.begin(), bytes.end(),
+                      range.owned_bytes().begin() + static_cast<std::ptrdiff_t>(addr - range.phys));
             return;
         }
     }

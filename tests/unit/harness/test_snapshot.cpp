@@ -2,6 +2,9 @@
 // note, and clean errors for truncated, garbage and foreign files.
 #include "snapshot_builder.h"
 
+#include "common/size.h"
+#include "common/tempdir.h"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -10,6 +13,8 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
+
+#include <sys/stat.h>
 
 using namespace bzcheck;
 using namespace bzcheck::testing;
@@ -42,7 +47,7 @@ TEST_CASE("a snapshot survives writing and reading", "[snapshot]") {
     const Snapshot copy = parse_snapshot(serialize_snapshot(original));
     REQUIRE(copy.ram.size() == 3);
     CHECK(copy.ram[0].phys == 0x1000);
-    CHECK(copy.ram[0].bytes == original.ram[0].bytes);
+    CHECK(copy.ram[0].bytes().copy() == original.ram[0].bytes().copy());
     CHECK(copy.cpu.rax == original.cpu.rax);
     CHECK(copy.cpu.rsi == 0x20000);
     CHECK(copy.cpu.rip == 0x100200);
@@ -142,4 +147,36 @@ TEST_CASE("write_snapshot and read_snapshot use files", "[snapshot]") {
     Snapshot overlapping = small_snapshot();
     overlapping.ram.push_back(RamRange{0x1800, {1}});
     CHECK_THROWS_AS(serialize_snapshot(overlapping), SnapshotError);
+}
+
+TEST_CASE("a file snapshot is mapped, and its zero RAM pages are holes of a sparse file", "[snapshot]") {
+    const bzboot::TempDir dir("bzcheck-snapshot");
+    const std::string path = dir.file("sparse.core").string();
+    // 64 MiB of RAM, nearly all zero: a guest at its hand-off.
+    constexpr std::uint64_t RAM = 64 * bzboot::MiB;
+    Snapshot snap = small_snapshot();
+    snap.ram.clear();
+    snap.ram.push_back(RamRange{0, std::vector<std::uint8_t>(RAM, 0)});
+    std::vector<std::uint8_t>& bytes = snap.ram[0].owned_bytes();
+    bytes[0x1234] = 0x5A;       // a page with data at the start ...
+    bytes[RAM / 2 + 7] = 0xA5;  // ... one in the middle
+    bytes[RAM - 1] = 0x77;      // ... and the very last byte
+    write_snapshot(path, snap);
+
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK(static_cast<std::uint64_t>(st.st_size) > RAM);                  // the full size, as QEMU's dump
+    CHECK(static_cast<std::uint64_t>(st.st_blocks) * 512 < bzboot::MiB);  // but only three pages and the header held
+
+    const Snapshot back = read_snapshot(path);
+    REQUIRE(back.ram.size() == 1);
+    CHECK(back.ram[0].size() == RAM);
+    CHECK(back.u8(0x1234) == 0x5A);
+    CHECK(back.u8(RAM / 2 + 7) == 0xA5);
+    CHECK(back.u8(RAM - 1) == 0x77);
+    CHECK(back.u8(RAM / 4) == 0);
+    CHECK(back.ram[0].bytes().copy() == bytes);  // the whole of it, holes read as zeros
+    CHECK(parse_snapshot(serialize_snapshot(back)).ram[0].bytes().copy() == bytes);  // and in memory
+    Snapshot mapped = back;
+    CHECK_THROWS_AS(mapped.ram[0].owned_bytes(), std::logic_error);  // a mapped range is read-only
 }
