@@ -41,7 +41,8 @@ Bytes patched_stage2(const BootCode& code, std::uint64_t payload_lba, const Boot
     Bytes stage2 = code.stage2;
     put(stage2, df::S2_PARAM_PAYLOAD_LBA, payload_lba);
     put(stage2, df::S2_PARAM_SECTORS, stage2_sectors(code));
-    put(stage2, df::S2_PARAM_FLAGS, flags.debug_disk_chs ? df::S2_FLAG_DEBUG_CHS : 0);
+    put(stage2, df::S2_PARAM_FLAGS,
+        (flags.debug_disk_chs ? df::S2_FLAG_DEBUG_CHS : 0) | (flags.debug_disk_int13 ? df::S2_FLAG_DEBUG_INT13 : 0));
     return stage2;
 }
 

@@ -27,7 +27,8 @@ std::uint64_t stage2_sectors(const BootCode& code);
 
 // What the boot code is told besides where things are: debug switches for tests.
 struct BootCodeFlags {
-    bool debug_disk_chs = false;  // MBR and stage 2 read with CHS as if AH=41h said "no extensions"
+    bool debug_disk_chs = false;    // MBR and stage 2 read with CHS as if AH=41h said "no extensions"
+    bool debug_disk_int13 = false;  // stage 2 reads through INT 13h only: no IDE bus-master DMA
 };
 
 // The 440 boot-code bytes with the stage 2 location (and the MBR_FLAG_* byte) filled in.

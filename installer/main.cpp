@@ -2,7 +2,8 @@
 //
 //   bzinstall --kernel K [--initrd I] [--cmdline C] [--handoff 16|64] [--la57] [--size SIZE] IMAGE
 //             [--debug-memory e801|88]   (tests: make stage 2 skip E820, or E820 and E801)
-//             [--debug-disk chs]         (tests: MBR and stage 2 read with CHS, not the extensions)
+//             [--debug-disk chs|int13]   (tests: MBR and stage 2 read with CHS, not the extensions;
+//                                         stage 2 reads through INT 13h only, no IDE DMA)
 //
 // Exit codes: 0 installed, 1 refused (one line naming the problem), 2 usage error or
 // unreadable input. Nothing is written unless every check passes.
@@ -35,7 +36,8 @@ constexpr int kDefaultHandoff = kHandoff64;  // boot.rst "64-bit Boot Protocol"
 constexpr const char* kDebugMemoryE801 = "e801";  // skip INT 15h E820h
 constexpr const char* kDebugMemory88 = "88";      // skip E820h and E801h
 // --debug-disk: the disk method the MBR and stage 2 must use (their parameter blocks' flags).
-constexpr const char* kDebugDiskChs = "chs";  // as if INT 13h AH=41h said "no extensions"
+constexpr const char* kDebugDiskChs = "chs";      // as if INT 13h AH=41h said "no extensions" (so no DMA either)
+constexpr const char* kDebugDiskInt13 = "int13";  // stage 2 reads through INT 13h, never by IDE bus-master DMA
 
 struct Options {
     std::string kernel_path;
@@ -46,7 +48,7 @@ struct Options {
     bool la57 = false;
     std::uint64_t size_bytes = 0;  // 0: fitted to the payload
     std::string debug_memory;      // "", kDebugMemoryE801 or kDebugMemory88
-    std::string debug_disk;        // "" or kDebugDiskChs
+    std::string debug_disk;        // "", kDebugDiskChs or kDebugDiskInt13
     std::string image_path;
 };
 
@@ -96,6 +98,7 @@ InstallRequest prepare_request(const Options& options, const BootCode& boot_code
         request.payload_flags |= diskformat::PF_DEBUG_NO_E820 | diskformat::PF_DEBUG_NO_E801;
     }
     request.boot_code_flags.debug_disk_chs = options.debug_disk == kDebugDiskChs;
+    request.boot_code_flags.debug_disk_int13 = options.debug_disk == kDebugDiskInt13;
     return request;
 }
 
@@ -160,8 +163,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({kDebugMemoryE801, kDebugMemory88}));
     app.add_option("--debug-disk", options.debug_disk,
                    "test/debug only: the MBR and stage 2 read the disk with CHS (chs), as if the "
-                   "BIOS had no INT 13h extensions")
-        ->check(CLI::IsMember({kDebugDiskChs}));
+                   "BIOS had no INT 13h extensions; stage 2 reads through INT 13h only, never by "
+                   "IDE bus-master DMA (int13; chs implies it)")
+        ->check(CLI::IsMember({kDebugDiskChs, kDebugDiskInt13}));
     app.add_option("IMAGE", options.image_path, "disk image to create or install into")->required();
 
     try {

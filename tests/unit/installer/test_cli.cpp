@@ -166,15 +166,23 @@ TEST_CASE("cli: --debug-memory puts stage 2's memory-map debug flags in the payl
     CHECK_THAT(run_bzinstall("--help").output, Catch::Contains("--debug-memory"));
 }
 
-TEST_CASE("cli: --debug-disk takes only chs, and --help names it as a test/debug option", "[cli]") {
+TEST_CASE("cli: --debug-disk takes only chs and int13, and --help names it as a test/debug option", "[cli]") {
     CliWorkspace ws;
     CHECK(ws.install("--debug-disk lba").exit_code == 2);  // the extensions are the normal case
+    CHECK(ws.install("--debug-disk dma").exit_code == 2);  // so is DMA, where the machine has it
     CHECK(ws.install("--debug-disk").exit_code == 2);
     CHECK_FALSE(fs::exists(ws.image));
     REQUIRE(ws.install("--debug-disk chs").exit_code == 0);
     CHECK(read_file(ws.image).at(diskformat::MBR_PARAM_FLAGS) == diskformat::MBR_FLAG_DEBUG_CHS);
+    fs::remove(ws.image);
+    REQUIRE(ws.install("--debug-disk int13").exit_code == 0);
+    const Bytes image = read_file(ws.image);
+    CHECK(image.at(diskformat::MBR_PARAM_FLAGS) == 0);
+    CHECK(image.at(diskformat::STAGE2_LBA * bootproto::SECTOR_SIZE + diskformat::S2_PARAM_FLAGS) ==
+          diskformat::S2_FLAG_DEBUG_INT13);
     const std::string help = run_bzinstall("--help").output;
-    CHECK_THAT(help, Catch::Contains("--debug-disk") && Catch::Contains("test/debug only"));
+    CHECK_THAT(help, Catch::Contains("--debug-disk") && Catch::Contains("test/debug only") &&
+                         Catch::Contains("int13"));
 }
 
 namespace {

@@ -141,9 +141,15 @@ void check_payload(const Bytes& disk, const PartitionEntry& entry, const Bytes& 
     CHECK(payload_end <= std::uint64_t{entry.lba_count} * kSector);
 }
 
-// Boot code in place: the embedded blobs with only their parameter blocks changed.
-// `debug_disk_chs`: bzinstall --debug-disk chs, whose flags must be set (else zero).
-void check_boot_code(const Bytes& disk, std::uint64_t payload_lba, bool debug_disk_chs = false) {
+// The flags --debug-disk must leave in the MBR's and stage 2's parameter blocks.
+struct DebugDiskFlags {
+    std::uint64_t mbr = 0;
+    std::uint64_t stage2 = 0;
+};
+
+// Boot code in place: the embedded blobs with only their parameter blocks changed,
+// the flags those of `flags` (zero in a normal install).
+void check_boot_code(const Bytes& disk, std::uint64_t payload_lba, DebugDiskFlags flags = {}) {
     const BootCode code = embedded_boot_code();
     const std::uint64_t s2_sectors = code.stage2.size() / kSector;
     Bytes mbr = slice(disk, 0, df::MBR_BOOTCODE_SIZE);
@@ -151,7 +157,7 @@ void check_boot_code(const Bytes& disk, std::uint64_t payload_lba, bool debug_di
     CHECK(m.u32(df::MBR_PARAM_MAGIC_OFF) == df::MBR_PARAM_MAGIC);
     CHECK(m.u32(df::MBR_PARAM_STAGE2_LBA) == df::STAGE2_LBA);
     CHECK(m.u16(df::MBR_PARAM_STAGE2_SECTS) == s2_sectors);
-    CHECK(m.u8(df::MBR_PARAM_FLAGS) == (debug_disk_chs ? df::MBR_FLAG_DEBUG_CHS : 0));
+    CHECK(m.u8(df::MBR_PARAM_FLAGS) == flags.mbr);
     Bytes expected_mbr = code.mbr;
     std::copy(mbr.begin() + df::MBR_PARAM_STAGE2_LBA, mbr.begin() + df::MBR_PARAM_STAGE2_SECTS + 2,
               expected_mbr.begin() + df::MBR_PARAM_STAGE2_LBA);
@@ -163,7 +169,7 @@ void check_boot_code(const Bytes& disk, std::uint64_t payload_lba, bool debug_di
     CHECK(s.u32(df::S2_PARAM_MAGIC_OFF) == df::S2_PARAM_MAGIC);
     CHECK(s.u32(df::S2_PARAM_PAYLOAD_LBA) == payload_lba);
     CHECK(s.u16(df::S2_PARAM_SECTORS) == s2_sectors);
-    CHECK(s.u16(df::S2_PARAM_FLAGS) == (debug_disk_chs ? df::S2_FLAG_DEBUG_CHS : 0));
+    CHECK(s.u16(df::S2_PARAM_FLAGS) == flags.stage2);
     Bytes expected_stage2 = code.stage2;
     std::copy(stage2.begin() + df::S2_PARAM_PAYLOAD_LBA, stage2.begin() + df::S2_PARAM_FLAGS + 2,
               expected_stage2.begin() + df::S2_PARAM_PAYLOAD_LBA);  // flags checked above
@@ -222,36 +228,56 @@ TEST_CASE("a new image has its table, boot code, header, CRCs and files in place
     CHECK(parts[0]["bootable"] == true);
 }
 
+namespace {
+
+// Installs with `option` and checks that the image is byte for byte a normal
+// install's apart from the disk signature and the flag bytes `flags` sets.
+void check_debug_disk_install(const std::string& option, DebugDiskFlags flags) {
+    Workspace ws;
+    REQUIRE(ws.install().exit_code == 0);
+    const Bytes normal = read_file(ws.image);
+    check_boot_code(normal, df::BZ_PART_ALIGN_SECTORS);
+    fs::remove(ws.image);
+
+    CommandResult r = ws.install(option);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const Bytes debug = read_file(ws.image);
+    check_boot_code(debug, df::BZ_PART_ALIGN_SECTORS, flags);
+    check_payload(debug, read_partition_table(debug)[0], ws.kernel_bytes, ws.initrd_bytes, "", df::PF_HANDOFF64);
+    REQUIRE(debug.size() == normal.size());
+    std::vector<std::uint64_t> differing;
+    for (std::uint64_t i = 0; i < debug.size(); ++i) {
+        const bool signature = i >= df::MBR_DISK_SIGNATURE && i < df::MBR_DISK_SIGNATURE + 4;
+        if (debug[i] != normal[i] && !signature) {
+            differing.push_back(i);
+        }
+    }
+    std::vector<std::uint64_t> flag_bytes;
+    if (flags.mbr != 0) {
+        flag_bytes.push_back(df::MBR_PARAM_FLAGS);
+    }
+    if (flags.stage2 != 0) {
+        flag_bytes.push_back(df::STAGE2_LBA * kSector + df::S2_PARAM_FLAGS);  // the low byte holds them
+    }
+    CHECK(differing == flag_bytes);
+}
+
+}  // namespace
+
 TEST_CASE("debug disk: --debug-disk chs sets the MBR's and stage 2's CHS flags and nothing else", "[image]") {
     // The flags sit in the parameter blocks, where the MBR and stage 2 read them
     // before their first disk call (include/diskformat.inc MBR_PARAM_FLAGS, S2_PARAM_FLAGS).
     const BootCode code = embedded_boot_code();
     CHECK(code.mbr.at(df::MBR_PARAM_FLAGS) == 0);  // an unpatched template reads the normal way
     CHECK(ByteView(code.stage2).u16(df::S2_PARAM_FLAGS) == 0u);
+    // CHS implies no DMA: stage 2 checks S2_FLAG_DEBUG_CHS itself, so the int13 flag stays clear.
+    check_debug_disk_install("--debug-disk chs", {df::MBR_FLAG_DEBUG_CHS, df::S2_FLAG_DEBUG_CHS});
+}
 
-    Workspace ws;
-    REQUIRE(ws.install().exit_code == 0);
-    const Bytes normal = read_file(ws.image);
-    check_boot_code(normal, df::BZ_PART_ALIGN_SECTORS, false);
-    fs::remove(ws.image);
-
-    CommandResult r = ws.install("--debug-disk chs");
-    INFO(r.output);
-    REQUIRE(r.exit_code == 0);
-    const Bytes chs = read_file(ws.image);
-    check_boot_code(chs, df::BZ_PART_ALIGN_SECTORS, true);
-    check_payload(chs, read_partition_table(chs)[0], ws.kernel_bytes, ws.initrd_bytes, "", df::PF_HANDOFF64);
-    // Byte for byte the normal image apart from the disk signature and the two flags.
-    REQUIRE(chs.size() == normal.size());
-    std::vector<std::uint64_t> differing;
-    for (std::uint64_t i = 0; i < chs.size(); ++i) {
-        const bool signature = i >= df::MBR_DISK_SIGNATURE && i < df::MBR_DISK_SIGNATURE + 4;
-        if (chs[i] != normal[i] && !signature) {
-            differing.push_back(i);
-        }
-    }
-    const std::vector<std::uint64_t> flag_bytes{df::MBR_PARAM_FLAGS, df::STAGE2_LBA * kSector + df::S2_PARAM_FLAGS};
-    CHECK(differing == flag_bytes);
+TEST_CASE("debug disk: --debug-disk int13 sets stage 2's INT 13h flag and nothing else", "[image]") {
+    // The MBR always reads through INT 13h: only stage 2's block changes.
+    check_debug_disk_install("--debug-disk int13", {0, df::S2_FLAG_DEBUG_INT13});
 }
 
 TEST_CASE("two new images get different disk signatures", "[image]") {
