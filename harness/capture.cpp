@@ -13,7 +13,9 @@
 #include <iterator>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "bootproto.h"
 #include "capture_bochs.h"
@@ -81,6 +83,14 @@ void validate(const CaptureOptions& o) {
         throw std::invalid_argument(fmt::format("unknown machine '{}' (pc or q35)", o.machine));
     if (o.emulator == "bochs" && o.machine != "pc") throw std::invalid_argument("bochs emulates only --machine pc");
     if (o.timeout_seconds == 0) throw std::invalid_argument("--timeout must be at least 1 second");
+    if (o.running && o.emulator == "bochs")
+        // docs/bzcheck.md, "capture --running": Bochs dumps linear addresses only.
+        throw std::invalid_argument(
+            "--running needs --emulator qemu: Bochs's writemem dumps linear addresses and a running kernel "
+            "has no identity map (docs/bzcheck.md)");
+    if (!o.running && (!o.serial_out.empty() || !o.tlb_out.empty()))
+        throw std::invalid_argument("--serial and --tlb go with --running");
+    if (o.running && o.after.empty()) throw std::invalid_argument("--after needs a text to wait for");
     if (o.out.empty()) throw std::invalid_argument("--out SNAP is required");
     for (const std::string* path : {&o.image, &o.qemu_kernel, &o.initrd, &o.kernel})
         if (!path->empty() && !is_readable_file(*path))
@@ -102,7 +112,7 @@ std::unique_ptr<EmulatorSession> start_session(const CaptureOptions& o, std::uin
     config.image = absolute_path(o.image);
     config.kernel = absolute_path(o.qemu_kernel);
     config.initrd = absolute_path(o.initrd);
-    config.cmdline = o.cmdline;
+    config.cmdline = o.running && !o.qemu_kernel.empty() ? running_cmdline(o.cmdline) : o.cmdline;
     config.memory_bytes = memory_bytes;
     config.cpu = o.cpu;
     config.machine = o.machine;
@@ -124,7 +134,50 @@ HandoffKind run_to_handoff(EmulatorSession& session, const HandoffCandidates& ca
     }
 }
 
+void write_text_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw CaptureError(fmt::format("cannot write {}", path));
+}
+
+// Boots to o.after and stops the guest while its CPU is in kernel mode; returns
+// how many stops that took.
+unsigned stop_running_kernel(EmulatorSession& session, const CaptureOptions& o) {
+    session.run_until_output(o.after);
+    for (unsigned attempt = 1;; ++attempt) {
+        session.interrupt();
+        const CpuState cpu = session.registers();
+        const unsigned cpl = current_privilege_level(cpu);
+        if (o.verbose)
+            fmt::print(stderr, "bzcheck capture: stop {} at RIP {:#x}, CPL {}\n", attempt, cpu.rip, cpl);
+        if (cpl == 0) {
+            if (!(cpu.cr0 & CR0_PG) || !(cpu.efer & EFER_LMA))
+                throw CaptureError(fmt::format("the guest runs with CR0 {:#x}, EFER {:#x}: not a 64-bit kernel "
+                                               "with paging",
+                                               cpu.cr0, cpu.efer));
+            return attempt;
+        }
+        if (attempt == RUNNING_STOP_ATTEMPTS)
+            throw CaptureError(fmt::format("{} stops found the CPU in user mode (CPL {}), none in the kernel",
+                                           attempt, cpl));
+        session.let_run();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));  // a different moment each time
+    }
+}
+
 }  // namespace
+
+std::string running_cmdline(const std::string& cmdline) {
+    std::istringstream words(cmdline);
+    for (std::string word; words >> word;)
+        if (word == HOLD_WORD) return cmdline;
+    return cmdline.empty() ? HOLD_WORD : cmdline + " " + HOLD_WORD;
+}
+
+unsigned current_privilege_level(const CpuState& cpu) {
+    if (!(cpu.cr0 & CR0_PE)) return 0;  // real mode
+    return cpu.cs.selector & 3;
+}
 
 std::uint64_t parse_memory_size(const std::string& text) {
     // bzinstall's size syntax; a bare number is MiB, as QEMU's -m takes it.
@@ -225,6 +278,13 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
     cmd->add_option("--timeout", o.timeout_seconds, "Seconds before the emulator is killed (default 120)");
     cmd->add_option("--out", o.out, "Snapshot file to write")->required();
     cmd->add_flag("-v,--verbose", o.verbose, "Report every breakpoint stop on stderr");
+    cmd->add_flag("--running", o.running,
+                  "Snapshot the running kernel (QEMU): boot until --after's text, stop in kernel mode");
+    cmd->add_option("--after", o.after,
+                    fmt::format("With --running: the serial output to wait for (default \"{}\")",
+                                RUNNING_AFTER_DEFAULT));
+    cmd->add_option("--serial", o.serial_out, "With --running: copy the guest's serial output to this file");
+    cmd->add_option("--tlb", o.tlb_out, "With --running: write QEMU's `info tlb` of the stopped guest to this file");
 }
 
 int run_capture(const CaptureOptions& o) {
@@ -250,6 +310,22 @@ int run_capture(const CaptureOptions& o) {
         const Deadline deadline(std::chrono::seconds(o.timeout_seconds));
         const bzboot::TempDir work("bzcheck-capture");  // the emulators' files: $TMPDIR/bzcheck-capture.XXXXXX
         std::unique_ptr<EmulatorSession> session = start_session(o, memory_bytes, work, deadline);
+        if (o.running) {
+            const unsigned stops = stop_running_kernel(*session, o);
+            if (!o.tlb_out.empty()) write_text_file(o.tlb_out, session->translations());
+            Snapshot snap = session->dump();
+            snap.running_kernel = true;
+            snap.emulator = o.emulator;
+            snap.emulator_args = session->command_line();
+            snap.has_bzcheck_note = true;
+            if (!o.serial_out.empty()) write_text_file(o.serial_out, session->serial_output());
+            session.reset();
+            write_snapshot(o.out, snap);
+            fmt::print("bzcheck capture: running kernel stopped at RIP {:#x} (CPL 0, stop {}) under {}; {} MiB of "
+                       "RAM written to {}\n",
+                       snap.cpu.rip, stops, o.emulator, snap.ram_bytes() / bzboot::MiB, o.out);
+            return EXIT_OK;
+        }
         const HandoffKind kind = run_to_handoff(*session, candidates, o.verbose);
         Snapshot snap = session->dump();
         snap.handoff = kind;

@@ -6,6 +6,14 @@
 //                   [--machine pc|q35] [--kernel BZIMAGE] [--timeout SEC] --out SNAP
 //   bzcheck capture --qemu-kernel BZIMAGE [--initrd F] [--cmdline C]
 //                   [--memory SIZE] [--timeout SEC] --out SNAP
+//   either of them (QEMU) with --running [--after TEXT] [--serial FILE] [--tlb FILE]
+//
+// --running snapshots the kernel as it runs instead: the guest boots without
+// breakpoints until TEXT is on its serial port (default: the test initramfs's
+// line), then is stopped where its CPU is, again until the CPU runs in kernel
+// mode (CPL 0), and the snapshot's note says "stop": "running". The guest must
+// keep running after TEXT: --qemu-kernel appends bzboot.hold to the command
+// line, an image must have it on its own.
 //
 // Hand-offs recognised (boot.rst), whatever the loader:
 //   16-bit: real mode at linear X+0x200 with "HdrS" at X+0x202;
@@ -26,6 +34,15 @@
 
 namespace bzcheck {
 
+// What --running waits for by default: the test initramfs's line (scripts/initramfs/init).
+inline constexpr const char* RUNNING_AFTER_DEFAULT = "bzboot: userspace reached";
+// The test initramfs's word that keeps the guest running after its line.
+inline constexpr const char* HOLD_WORD = "bzboot.hold";
+// How many times --running stops the guest before it gives up finding the CPU
+// in kernel mode (at idle it sits in the kernel's idle loop: the first stop
+// nearly always finds it there).
+inline constexpr unsigned RUNNING_STOP_ATTEMPTS = 50;
+
 struct CaptureOptions {
     std::string image;               // disk image to boot (not with --qemu-kernel)
     std::string emulator = "qemu";   // "qemu" or "bochs"
@@ -39,6 +56,11 @@ struct CaptureOptions {
     unsigned timeout_seconds = 120;  // bound of the whole emulator run
     std::string out;                 // snapshot file to write
     bool verbose = false;            // print each stop on stderr
+    // --running: a running kernel rather than the hand-off.
+    bool running = false;
+    std::string after = RUNNING_AFTER_DEFAULT;  // the serial output to wait for
+    std::string serial_out;                     // copy the guest's serial output here
+    std::string tlb_out;                        // write QEMU's `info tlb` of the stopped guest here
 };
 
 // Registers the options. Given the root app, adds the "capture" subcommand to
@@ -50,6 +72,12 @@ void add_capture_options(CLI::App& app, CaptureOptions& options);
 int run_capture(const CaptureOptions& options);
 
 // --- pieces exposed for tests ---------------------------------------------
+
+// The --qemu-kernel command line of a running capture: `cmdline` with
+// bzboot.hold appended unless it has the word already.
+std::string running_cmdline(const std::string& cmdline);
+// The privilege level a stop found the CPU at (CS's RPL in protected mode).
+unsigned current_privilege_level(const CpuState& cpu);
 
 // "512M", "2G", "65536K", "512" (MiB) -> bytes, by bzboot::parse_size; throws
 // std::invalid_argument for what it rejects and for 0 or a size that is not whole MiB.

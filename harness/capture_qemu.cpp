@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -27,6 +28,10 @@ constexpr const char* LOOPBACK = "127.0.0.1";
 constexpr auto CONNECT_RETRY_INTERVAL = std::chrono::milliseconds(50);
 // After the gdbstub connection ends: how long QEMU may take to exit.
 constexpr auto QEMU_EXIT_GRACE = std::chrono::seconds(2);
+// How often a running capture looks at the guest's serial output.
+constexpr auto SERIAL_POLL_INTERVAL = std::chrono::milliseconds(100);
+// The gdb remote protocol's interrupt: a bare ^C byte outside any packet.
+constexpr char GDB_INTERRUPT = '\x03';
 
 // QEMU option values are comma-separated: a literal comma is doubled.
 std::string qemu_escape(const std::string& value) {
@@ -247,6 +252,11 @@ std::string GdbRemote::receive_packet() {
     }
 }
 
+void GdbRemote::send_interrupt() {
+    if (::send(fd_, &GDB_INTERRUPT, 1, MSG_NOSIGNAL) != 1)
+        throw CaptureError(fmt::format("QEMU's gdbstub: cannot send an interrupt: {}", std::strerror(errno)));
+}
+
 std::string GdbRemote::request(const std::string& payload) {
     send_packet(payload);
     return receive_packet();
@@ -271,7 +281,8 @@ std::string GdbRemote::monitor(const std::string& command) {
 QemuSession::QemuSession(const QemuConfig& config, const bzboot::TempDir& work, const Deadline& deadline)
     : work_(work), deadline_(deadline), memory_bytes_(config.memory_bytes) {
     const unsigned port = pick_free_port();
-    argv_ = qemu_command_line(config, port, work.file("serial.log").string());
+    serial_log_ = work.file("serial.log").string();
+    argv_ = qemu_command_line(config, port, serial_log_);
     const std::string log_path = work.file("qemu.log").string();
     const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (log_fd < 0) throw CaptureError(fmt::format("cannot create {}: {}", log_path, std::strerror(errno)));
@@ -319,6 +330,50 @@ void QemuSession::resume() {
     wait_for_stop("c");
     stopped_on_breakpoint_ = true;
 }
+
+std::string QemuSession::serial_output() {
+    std::ifstream in(serial_log_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void QemuSession::run_until_output(const std::string& text) {
+    let_run();
+    // QEMU writes the serial port to a file: look at it until the text is there.
+    for (;;) {
+        if (serial_output().find(text) != std::string::npos) return;
+        if (qemu_->has_exited())
+            throw CaptureError(fmt::format("QEMU {} before \"{}\" appeared on the serial port",
+                                           qemu_->exit_description(), text));
+        if (deadline_.expired())
+            throw CaptureError(fmt::format("timed out waiting for \"{}\" on the serial port", text));
+        std::this_thread::sleep_for(SERIAL_POLL_INTERVAL);
+    }
+}
+
+void QemuSession::let_run() {
+    gdb_->send_packet("c");  // its reply is the next stop: interrupt() reads it
+    stopped_on_breakpoint_ = false;
+}
+
+void QemuSession::interrupt() {
+    std::string reply;
+    try {
+        gdb_->send_interrupt();
+        reply = gdb_->receive_packet();
+    } catch (const CaptureError&) {
+        if (qemu_->wait_exited(QEMU_EXIT_GRACE))
+            throw CaptureError(fmt::format("QEMU {} while the kernel was to keep running (is bzboot.hold on "
+                                           "its command line?)",
+                                           qemu_->exit_description()));
+        throw;
+    }
+    if (!reply.empty() && (reply[0] == 'W' || reply[0] == 'X'))
+        throw CaptureError("the guest ended while the kernel was to keep running (is bzboot.hold on its command line?)");
+    if (reply.empty() || (reply[0] != 'T' && reply[0] != 'S'))
+        throw CaptureError(fmt::format("unexpected stop reply from QEMU: {}", reply));
+}
+
+std::string QemuSession::translations() { return gdb_->monitor("info tlb"); }
 
 CpuState QemuSession::registers() { return parse_qemu_info_registers(gdb_->monitor("info registers")); }
 

@@ -1,8 +1,9 @@
 // capture_qemu.h - QEMU (TCG) under its gdbstub, spoken to directly over TCP.
 //
 // The gdb remote protocol subset used: `?`, `Z1`/`z1` (hardware breakpoints,
-// which QEMU compares with linear addresses), `c`, `s`, and `qRcmd` to run HMP
-// monitor commands (`info registers`, `xp`, `dump-guest-memory`).
+// which QEMU compares with linear addresses), `c`, `s`, the ^C interrupt (to
+// stop a running kernel), and `qRcmd` to run HMP monitor commands
+// (`info registers`, `xp`, `info tlb`, `dump-guest-memory`).
 #pragma once
 
 #include <memory>
@@ -42,10 +43,13 @@ public:
     std::string request(const std::string& payload);
     // Runs a monitor command (qRcmd) and returns its console output.
     std::string monitor(const std::string& command);
-
-private:
+    // A packet whose reply comes later ("c": the next stop), and that reply.
     void send_packet(const std::string& payload);
     std::string receive_packet();
+    // Stops a running target (the protocol's out-of-band ^C byte).
+    void send_interrupt();
+
+private:
     int fd_ = -1;
     std::string buffer_;  // bytes received but not yet parsed
     const Deadline& deadline_;
@@ -60,9 +64,15 @@ public:
     std::optional<std::uint32_t> read_phys_u32(std::uint64_t addr) override;
     Snapshot dump() override;
     std::vector<std::string> command_line() const override { return argv_; }
+    void run_until_output(const std::string& text) override;
+    void interrupt() override;
+    void let_run() override;
+    std::string serial_output() override;
+    std::string translations() override;
 
 private:
     void wait_for_stop(const std::string& command);
+    std::string serial_log_;
     const bzboot::TempDir& work_;
     const Deadline& deadline_;
     std::uint64_t memory_bytes_ = 0;  // the guest's RAM: where its dump can go

@@ -94,6 +94,18 @@ std::string ChildProcess::exit_description() const {
     return "ended";
 }
 
+namespace {
+[[noreturn]] void no_running_capture() {
+    throw CaptureError("this emulator cannot capture a running kernel (QEMU only)");
+}
+}  // namespace
+
+void EmulatorSession::run_until_output(const std::string&) { no_running_capture(); }
+void EmulatorSession::interrupt() { no_running_capture(); }
+void EmulatorSession::let_run() { no_running_capture(); }
+std::string EmulatorSession::serial_output() { no_running_capture(); }
+std::string EmulatorSession::translations() { no_running_capture(); }
+
 void read_some(int fd, std::string& out, const Deadline& deadline, const std::string& what) {
     for (;;) {
         if (deadline.expired()) throw CaptureError(fmt::format("timed out waiting for {}", what));

@@ -81,6 +81,20 @@ public:
     virtual Snapshot dump() = 0;
     // The emulator's command line, argv[0] first (recorded in the snapshot).
     virtual std::vector<std::string> command_line() const = 0;
+
+    // --- a running kernel (capture --running). The defaults throw CaptureError:
+    // only QEMU has them (docs/bzcheck.md says why Bochs has not).
+    // Resumes the guest without breakpoints; returns, the guest still running,
+    // once `text` has appeared in its serial output.
+    virtual void run_until_output(const std::string& text);
+    // Stops the running guest wherever its CPU is.
+    virtual void interrupt();
+    // Lets the stopped guest run on, without waiting for a stop.
+    virtual void let_run();
+    // Everything the guest wrote to its serial port so far.
+    virtual std::string serial_output();
+    // The emulator's own list of the stopped CPU's translations (QEMU: `info tlb`).
+    virtual std::string translations();
 };
 
 // Reads from fd into `out` until `done(out)` holds. Throws CaptureError on

@@ -256,6 +256,11 @@ void parse_bzcheck_note(ByteView desc, Snapshot& snap) {
         case 64: snap.handoff = HandoffKind::long64; break;
         default: throw SnapshotError("BZCHECK note: handoff is not 0, 16, 32 or 64");
     }
+    if (note.contains("stop")) {
+        if (note["stop"] != "running" && note["stop"] != "handoff")
+            throw SnapshotError("BZCHECK note: stop is not \"handoff\" or \"running\"");
+        snap.running_kernel = note["stop"] == "running";
+    }
     if (!note.contains("efer")) throw SnapshotError("BZCHECK note: efer missing");
     snap.cpu.efer = parse_hex(note["efer"], "efer");
     snap.efer_known = true;
@@ -436,6 +441,7 @@ std::vector<std::uint8_t> bzcheck_desc(const Snapshot& snap) {
     const nlohmann::json note = {
         {"format", BZCHECK_NOTE_FORMAT},
         {"handoff", static_cast<std::uint32_t>(snap.handoff)},
+        {"stop", snap.running_kernel ? "running" : "handoff"},
         {"efer", fmt::format("{:#x}", snap.cpu.efer)},
         {"emulator", snap.emulator},
         {"args", snap.emulator_args},

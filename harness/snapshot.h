@@ -92,6 +92,9 @@ struct Snapshot {
     bool has_bzcheck_note = false;
     bool efer_known = false;  // false: efer was derived from e_machine
     HandoffKind handoff = HandoffKind::unknown;
+    // A kernel stopped while it runs (capture --running; note key "stop":
+    // "running"), not a loader's hand-off to it ("stop": "handoff", or no key).
+    bool running_kernel = false;
     std::string emulator;                    // "qemu", "bochs", ...
     std::vector<std::string> emulator_args;  // its command line, argv[0] first
 

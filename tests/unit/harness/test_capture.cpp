@@ -459,3 +459,42 @@ TEST_CASE("emulator command lines", "[capture]") {
     CHECK(has(b, "ata0-master: type=disk, path=/tmp/w/disk.img, mode=volatile"));
     CHECK(has(b, "cpuid: 1g_pages=1"));
 }
+
+// --- capture --running (issue 12) -----------------------------------------------
+
+TEST_CASE("a running --qemu-kernel capture keeps the guest running: bzboot.hold appended once", "[capture]") {
+    CHECK(running_cmdline("console=ttyS0") == "console=ttyS0 bzboot.hold");
+    CHECK(running_cmdline("") == "bzboot.hold");
+    CHECK(running_cmdline("bzboot.hold console=ttyS0") == "bzboot.hold console=ttyS0");
+    // A word that only contains it is another word.
+    CHECK(running_cmdline("xbzboot.hold") == "xbzboot.hold bzboot.hold");
+}
+
+TEST_CASE("a stop's privilege level: CS's RPL in protected mode, 0 in real mode", "[capture]") {
+    CpuState cpu;
+    cpu.cr0 = CR0_PE | CR0_PG;
+    cpu.cs.selector = 0x10;  // the kernel's __KERNEL_CS
+    CHECK(current_privilege_level(cpu) == 0);
+    cpu.cs.selector = 0x33;  // __USER_CS
+    CHECK(current_privilege_level(cpu) == 3);
+    cpu.cr0 = 0;
+    cpu.cs.selector = 0x1023;  // a real-mode segment: no RPL
+    CHECK(current_privilege_level(cpu) == 0);
+}
+
+TEST_CASE("capture --running: refused for Bochs, and its options need it", "[capture]") {
+    CaptureOptions o;
+    o.image = BZ_SOURCE_DIR "/README.md";  // any readable file: refused before it is read
+    o.out = "/nonexistent/x.snap";
+    o.running = true;
+    o.emulator = "bochs";
+    CHECK(run_capture(o) == 2);
+    o.running = false;
+    o.emulator = "qemu";
+    o.tlb_out = "/tmp/tlb.txt";
+    CHECK(run_capture(o) == 2);
+    o.tlb_out.clear();
+    o.running = true;
+    o.after.clear();
+    CHECK(run_capture(o) == 2);
+}
