@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include <zlib.h>
-
 #include "bootproto.h"
 #include "diskformat.h"
+#include "fletcher64.h"
 
 namespace bzinstall {
 namespace df = diskformat;
@@ -27,11 +26,6 @@ PayloadLayout layout_payload(std::uint64_t kernel_size, std::uint64_t initrd_siz
     return layout;
 }
 
-std::uint32_t crc32_of(ByteView bytes) {
-    uLong crc = crc32_z(0L, Z_NULL, 0);
-    return static_cast<std::uint32_t>(crc32_z(crc, bytes.data, bytes.size));
-}
-
 Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd, const std::string& cmdline,
                            std::uint32_t flags) {
     if (cmdline.size() > df::PH_CMDLINE_MAX) {
@@ -48,12 +42,12 @@ Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteVie
     put(header, df::PH_KERNEL_SIZE, layout.kernel_size);
     put(header, df::PH_INITRD_SECTOR, layout.initrd_offset / sector);
     put(header, df::PH_INITRD_SIZE, layout.initrd_size);
-    put(header, df::PH_KERNEL_CRC32, crc32_of(kernel));
-    put(header, df::PH_INITRD_CRC32, crc32_of(initrd));
+    put(header, df::PH_KERNEL_FLETCHER64, fletcher64(kernel));
+    put(header, df::PH_INITRD_FLETCHER64, fletcher64(initrd));
     // The byte after the command line stays 0: its NUL.
     std::copy(cmdline.begin(), cmdline.end(), header.begin() + df::PH_CMDLINE);
-    // Last: the header's own CRC, computed while its field is still 0.
-    put(header, df::PH_HEADER_CRC32, crc32_of(header));
+    // Last: the header's own checksum, computed while its field is still 0.
+    put(header, df::PH_HEADER_FLETCHER64, fletcher64(header));
     return header;
 }
 

@@ -23,11 +23,9 @@ struct PayloadLayout {
 
 PayloadLayout layout_payload(std::uint64_t kernel_size, std::uint64_t initrd_size);
 
-// CRC-32 as zlib computes it (IEEE polynomial, reflected, inverted).
-std::uint32_t crc32_of(ByteView bytes);
-
 // The PAYLOAD_HDR_SIZE-byte header describing `kernel`, `initrd` (may be empty) and
-// `cmdline`, laid out as `layout` says. `flags` holds PF_* bits.
+// `cmdline`, laid out as `layout` says, with their checksums (fletcher64.h) and its
+// own. `flags` holds PF_* bits.
 Bytes build_payload_header(const PayloadLayout& layout, ByteView kernel, ByteView initrd, const std::string& cmdline,
                            std::uint32_t flags);
 

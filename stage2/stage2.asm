@@ -8,10 +8,11 @@
 ; and where, then halts - it never jumps into a half-loaded kernel):
 ;   1. COM1 and the screen for messages; A20 on and verified.
 ;   2. The disk method (INT 13h extensions, else CHS); the payload header
-;      (magic, CRC), the command line.
+;      (magic, version, checksum), the command line.
 ;   3. The memory map (E820, else E801, else 88h).
 ;   4. The kernel's real-mode setup at X = SETUP_BASE, its header checked.
-;   5. The protected-mode kernel at 0x100000, the initrd as high as allowed.
+;   5. The protected-mode kernel at 0x100000, the initrd as high as allowed,
+;      each file's checksum checked where it lies (checksum.inc).
 ;   6. The loader's header fields, then the hand-off (hand-off16.inc).
 ;
 ; Memory while stage 2 runs: stage2/layout.inc declares and checks every region
@@ -20,6 +21,7 @@
 ; start zeroes the bss.
 
 %include "layout.inc"
+%include "fletcher64.inc"           ; FLETCHER64, for the variables below (checksum.inc)
 
 bits 16
 %ifidn __OUTPUT_FORMAT__, bin
@@ -27,8 +29,13 @@ org STAGE2_START
 %endif
 
 PAGE_MASK           equ ~(PAGE_SIZE - 1)
+SECTOR_SHIFT        equ 9           ; log2(SECTOR_SIZE): sectors -> bytes
 PROGRESS_EVERY      equ 16          ; a dot per 16 bounce buffers (~1 MiB)
 SETUP_HEADER_SECTORS equ 2          ; the header runs from 0x1F1 to at most 0x281
+
+%if (1 << SECTOR_SHIFT) != SECTOR_SIZE
+%error "SECTOR_SHIFT does not match SECTOR_SIZE"
+%endif
 
 section .text
 stage2_start:
@@ -87,7 +94,6 @@ start:
     mov si, msg_no_disk
     jc die
     call report_disk
-    call crc32_init_table
     call load_payload_header
 
     mov eax, [payload_flags]
@@ -150,8 +156,8 @@ read_to_bounce:
 ; In: payload_lba
 ; Out: payload_flags, kernel_*, initrd_*, cmdline_len; never returns when the
 ;   header is damaged or from another version (die)
-; Clobbers: EAX, BX, CX, EDX, SI, DI, flags
-; Assumes: real mode, DS = ES = 0, DF clear
+; Clobbers: EAX, BX, ECX, EDX, ESI, EDI, flags
+; Assumes: real mode, DS = ES = 0, DF clear, A20 on
 load_payload_header:
     xor eax, eax
     mov cx, PAYLOAD_HDR_SECTORS
@@ -166,20 +172,24 @@ load_payload_header:
     jne .bad
     cmp dword [si + PH_VERSION], PAYLOAD_VERSION
     jne .bad_version
-    ; The header's own CRC-32 is taken with its CRC field zero.
-    mov edx, [si + PH_HEADER_CRC32]
-    mov dword [si + PH_HEADER_CRC32], 0
+    ; The header's own checksum is taken with its field zero (EDI:EDX keeps it).
+    mov edx, [si + PH_HEADER_FLETCHER64 + FLETCHER64.a]
+    mov edi, [si + PH_HEADER_FLETCHER64 + FLETCHER64.b]
+    mov dword [si + PH_HEADER_FLETCHER64 + FLETCHER64.a], 0
+    mov dword [si + PH_HEADER_FLETCHER64 + FLETCHER64.b], 0
     pop ds
     push ds
-    mov eax, CRC32_INIT
-    mov cx, PAYLOAD_HDR_SIZE
-    mov bx, BOUNCE_SEG
-    call crc32_update
-    not eax
+    call sum_start
+    mov esi, BOUNCE_START
+    mov ecx, PAYLOAD_HDR_SIZE
+    call sum_high
+    cmp edx, [running_sum + FLETCHER64.a]
+    jne .bad
+    cmp edi, [running_sum + FLETCHER64.b]
+    jne .bad
     push word BOUNCE_SEG
     pop ds
-    cmp eax, edx
-    jne .bad
+    xor si, si
     ; Keep what we need of it before the bounce buffer is reused.
     mov eax, [si + PH_FLAGS]
     mov [es:payload_flags], eax
@@ -191,10 +201,14 @@ load_payload_header:
     mov [es:initrd_sector], eax
     mov eax, [si + PH_INITRD_SIZE]
     mov [es:initrd_size], eax
-    mov eax, [si + PH_KERNEL_CRC32]
-    mov [es:kernel_crc], eax
-    mov eax, [si + PH_INITRD_CRC32]
-    mov [es:initrd_crc], eax
+    mov eax, [si + PH_KERNEL_FLETCHER64 + FLETCHER64.a]
+    mov [es:kernel_sum + FLETCHER64.a], eax
+    mov eax, [si + PH_KERNEL_FLETCHER64 + FLETCHER64.b]
+    mov [es:kernel_sum + FLETCHER64.b], eax
+    mov eax, [si + PH_INITRD_FLETCHER64 + FLETCHER64.a]
+    mov [es:initrd_sum + FLETCHER64.a], eax
+    mov eax, [si + PH_INITRD_FLETCHER64 + FLETCHER64.b]
+    mov [es:initrd_sum + FLETCHER64.b], eax
     mov eax, [si + PH_CMDLINE_LEN]
     cmp eax, PH_CMDLINE_MAX
     ja .bad
@@ -387,12 +401,11 @@ check_memory_needs:
     jmp die_silently
 
 ; load_extent: ECX bytes from payload-relative sector EAX to linear EDI,
-;   through the bounce buffer, a dot every PROGRESS_EVERY buffers. Keeps the
-;   running CRC-32 of those bytes in extent_crc (the caller starts it).
+;   through the bounce buffer, a dot every PROGRESS_EVERY buffers.
 ; In: EAX = sector in the payload partition, ECX = bytes, EDI = linear
-;   destination, extent_crc
-; Out: the bytes at EDI (whole sectors: up to 511 bytes more), extent_crc;
-;   never returns on a read error
+;   destination
+; Out: the bytes at EDI (whole sectors: up to 511 bytes more); never returns
+;   on a read error
 ; Clobbers: flags (preserves all registers)
 ; Assumes: real mode, DS = ES = 0, A20 on
 load_extent:
@@ -412,17 +425,6 @@ load_extent:
     add ecx, SECTOR_SIZE - 1
     shr ecx, 9
     call read_to_bounce
-    push eax
-    push ebx
-    push ecx
-    mov cx, bx                      ; the file's bytes only, not the sector padding
-    mov eax, [extent_crc]
-    mov bx, BOUNCE_SEG
-    call crc32_update
-    mov [extent_crc], eax
-    pop ecx
-    pop ebx
-    pop eax
     push eax
     push ecx
     shl ecx, 9                      ; whole sectors copied: multiple of 4
@@ -448,11 +450,12 @@ load_extent:
     popad
     ret
 
-; load_kernel: the protected-mode part at 0x100000 (boot.rst: bzImage), its
-;   CRC-32 (with the boot sector and setup at X) checked.
-; In: kernel_sector, setup_sects, pm_size, kernel_crc
-; Out: the kernel at 0x100000; never returns on a read error or a wrong CRC
-; Clobbers: EAX, BX, ECX, EDX, SI, EDI, flags
+; load_kernel: the protected-mode part at 0x100000 (boot.rst: bzImage), the
+;   file's checksum checked where it lies: the boot sector and setup at X, then
+;   the rest at 0x100000.
+; In: kernel_sector, setup_sects, pm_size, kernel_sum
+; Out: the kernel at 0x100000; never returns on a read error or a wrong checksum
+; Clobbers: EAX, BX, ECX, EDX, ESI, EDI, flags
 ; Assumes: real mode, DS = ES = 0, A20 on
 load_kernel:
     mov si, msg_loading_kernel
@@ -461,14 +464,6 @@ load_kernel:
     call print_dec32
     mov si, msg_bytes
     call puts
-    ; The file's CRC starts with the boot sector and setup, still untouched at X.
-    mov eax, CRC32_INIT
-    mov cx, [setup_sects]
-    inc cx
-    shl cx, 9
-    mov bx, SETUP_SEG
-    call crc32_update
-    mov [extent_crc], eax
     mov eax, [kernel_sector]
     add eax, [setup_sects]
     inc eax                         ; skip boot sector and setup
@@ -476,42 +471,20 @@ load_kernel:
     mov edi, BZIMAGE_LOAD_ADDR
     call load_extent
     call newline
-    mov eax, [kernel_crc]
+    ; The file starts with the boot sector and setup, still untouched at X.
+    call sum_start
+    mov esi, SETUP_START
+    mov ecx, [setup_sects]
+    inc ecx
+    shl ecx, SECTOR_SHIFT           ; whole sectors: whole words
+    call sum_high
+    mov esi, BZIMAGE_LOAD_ADDR
+    mov ecx, [pm_size]
+    call sum_high
+    mov bx, kernel_sum
     mov si, msg_kernel_changed
-    call check_crc
+    call check_sum
     ret
-
-; check_crc: compare extent_crc with the installer's CRC; on a mismatch print
-;   the message at SI with both values and halt.
-; In: EAX = the recorded CRC, SI = message, extent_crc
-; Out: returns only when they agree
-; Clobbers: EDX, flags
-; Assumes: real mode, DS = 0
-check_crc:
-    mov edx, [extent_crc]
-    not edx                         ; CRC-32 ends inverted
-    cmp eax, edx
-    jne .changed
-    ret
-.changed:
-    push eax
-    push si
-    mov si, msg_error
-    call say
-    pop si
-    call puts
-    mov si, msg_crc_expected
-    call puts
-    pop eax
-    call print_hex32
-    mov si, msg_crc_found
-    call puts
-    mov eax, edx
-    call print_hex32
-    mov al, ')'
-    call putc
-    call newline
-    jmp die_silently
 
 ; place_initrd: the highest page-aligned address for an initrd of
 ;   initrd_size bytes inside one usable E820 range, its last byte at or below
@@ -594,11 +567,12 @@ place_initrd:
     pop ebx
     ret
 
-; load_initrd: the initrd as high as possible (boot.rst), its CRC-32 checked.
-; In: initrd_sector, initrd_size, initrd_crc, mem_map, the windows
+; load_initrd: the initrd as high as possible (boot.rst), its checksum checked
+;   where it lies.
+; In: initrd_sector, initrd_size, initrd_sum, mem_map, the windows
 ; Out: initrd_addr (0: no initrd); never returns when there is no room, on a
-;   read error or a wrong CRC
-; Clobbers: EAX, ECX, EDX, SI, EDI, flags
+;   read error or a wrong checksum
+; Clobbers: EAX, BX, ECX, EDX, ESI, EDI, flags
 ; Assumes: real mode, DS = ES = 0, A20 on
 load_initrd:
     cmp dword [initrd_size], 0
@@ -620,12 +594,15 @@ load_initrd:
     mov eax, [initrd_sector]
     mov ecx, [initrd_size]
     mov edi, [initrd_addr]
-    mov dword [extent_crc], CRC32_INIT
     call load_extent
     call newline
-    mov eax, [initrd_crc]
+    call sum_start
+    mov esi, [initrd_addr]
+    mov ecx, [initrd_size]
+    call sum_high
+    mov bx, initrd_sum
     mov si, msg_initrd_changed
-    call check_crc
+    call check_sum
 .none:
     ret
 .no_room:
@@ -673,9 +650,8 @@ pref_address:       resd 1
 initrd_addr_max:    resd 1
 window_lo_end:      resd 1
 window_pref_end:    resd 1
-kernel_crc:         resd 1
-initrd_crc:         resd 1
-extent_crc:         resd 1
+kernel_sum:         resb FLETCHER64_size    ; as the payload header records them
+initrd_sum:         resb FLETCHER64_size
 section .text
 
 %include "console.inc"
@@ -685,7 +661,7 @@ section .text
 %include "highmem.inc"
 %include "handoff16.inc"
 %include "handoff64.inc"
-%include "crc32.inc"
+%include "checksum.inc"
 
 msg_banner:         db "stage 2", 10, 0
 msg_not_installed:  db "not installed: no payload partition recorded", 0
@@ -715,8 +691,6 @@ msg_loading_initrd: db "initrd: ", 0
 msg_bytes_at:       db " bytes at ", 0
 msg_kernel_changed: db "the kernel changed on disk since bzinstall wrote it", 0
 msg_initrd_changed: db "the initrd changed on disk since bzinstall wrote it", 0
-msg_crc_expected:   db " (CRC-32 recorded ", 0
-msg_crc_found:      db ", read ", 0
 msg_initrd_no_room: db "no room for the initrd in usable RAM below initrd_addr_max", 0
 mem_source_names:   dw name_e820, name_e801, name_88h
 name_e820:          db "E820", 0

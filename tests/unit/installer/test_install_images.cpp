@@ -13,6 +13,7 @@
 #include "boot_code.h"
 #include "bootproto.h"
 #include "diskformat.h"
+#include "fletcher64.h"
 #include "installer_test_support.h"
 #include "kernel_header.h"
 #include "partition_table.h"
@@ -122,7 +123,7 @@ void check_payload(const Bytes& disk, const PartitionEntry& entry, const Bytes& 
     CHECK(kernel_sector * kSector >= df::PAYLOAD_HDR_SIZE);
     CHECK(h.u32(df::PH_KERNEL_SIZE) == kernel.size());
     CHECK(slice(disk, base + kernel_sector * kSector, kernel.size()) == kernel);
-    CHECK(h.u32(df::PH_KERNEL_CRC32) == crc32_of(kernel));
+    CHECK(h.field(df::PH_KERNEL_FLETCHER64) == fletcher64(kernel));
 
     CHECK(h.u32(df::PH_INITRD_SIZE) == initrd.size());
     if (!initrd.empty()) {
@@ -130,11 +131,11 @@ void check_payload(const Bytes& disk, const PartitionEntry& entry, const Bytes& 
         CHECK(initrd_sector * kSector % df::PAYLOAD_ALIGN == 0);
         CHECK(initrd_sector * kSector >= kernel_sector * kSector + kernel.size());
         CHECK(slice(disk, base + initrd_sector * kSector, initrd.size()) == initrd);
-        CHECK(h.u32(df::PH_INITRD_CRC32) == crc32_of(initrd));
+        CHECK(h.field(df::PH_INITRD_FLETCHER64) == fletcher64(initrd));
     }
-    const std::uint32_t header_crc = *h.u32(df::PH_HEADER_CRC32);
-    put_u32(header, df::PH_HEADER_CRC32, 0);
-    CHECK(header_crc == crc32_of(header));
+    const std::uint64_t header_sum = *h.field(df::PH_HEADER_FLETCHER64);
+    put(header, df::PH_HEADER_FLETCHER64, 0);
+    CHECK(header_sum == fletcher64(header));
 
     // Everything the payload needs lies inside the partition.
     const std::uint64_t payload_end = layout_payload(kernel.size(), initrd.size()).total_bytes;
@@ -189,7 +190,7 @@ void check_refused_unchanged(const Workspace& ws, const std::string& expected_me
 
 }  // namespace
 
-TEST_CASE("a new image has its table, boot code, header, CRCs and files in place", "[image]") {
+TEST_CASE("a new image has its table, boot code, header, checksums and files in place", "[image]") {
     Workspace ws;
     CommandResult r = ws.install("--cmdline 'console=ttyS0 quiet'");
     INFO(r.output);

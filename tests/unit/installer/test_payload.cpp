@@ -1,22 +1,16 @@
-// The payload header: layout, CRCs and every field.
+// The payload header: layout, checksums and every field.
 #include <catch2/catch.hpp>
 
 #include <cstring>
 
 #include "diskformat.h"
+#include "fletcher64.h"
 #include "installer_test_support.h"
 #include "payload.h"
 
 using namespace bzinstall;
 using namespace bzboot;
 namespace df = diskformat;
-
-TEST_CASE("CRC-32 is zlib's (the standard check value)", "[payload]") {
-    const char* check = "123456789";
-    Bytes bytes(check, check + 9);
-    CHECK(crc32_of(bytes) == 0xCBF43926u);
-    CHECK(crc32_of(Bytes{}) == 0u);
-}
 
 TEST_CASE("kernel and initrd start on PAYLOAD_ALIGN boundaries after the header", "[payload]") {
     PayloadLayout with_initrd = layout_payload(10001, 777);
@@ -33,7 +27,7 @@ TEST_CASE("kernel and initrd start on PAYLOAD_ALIGN boundaries after the header"
     CHECK(no_initrd.total_bytes == df::PAYLOAD_HDR_SIZE + 10001);
 }
 
-TEST_CASE("the payload header holds magic, extents, CRCs and the command line", "[payload]") {
+TEST_CASE("the payload header holds magic, extents, checksums and the command line", "[payload]") {
     const Bytes kernel = bztest::pattern_bytes(10001, 7);
     const Bytes initrd = bztest::pattern_bytes(777, 8);
     const PayloadLayout layout = layout_payload(kernel.size(), initrd.size());
@@ -51,17 +45,20 @@ TEST_CASE("the payload header holds magic, extents, CRCs and the command line", 
     CHECK(h.u32(df::PH_KERNEL_SIZE) == kernel.size());
     CHECK(h.u32(df::PH_INITRD_SECTOR) == layout.initrd_offset / 512);
     CHECK(h.u32(df::PH_INITRD_SIZE) == initrd.size());
-    CHECK(h.u32(df::PH_KERNEL_CRC32) == crc32_of(kernel));
-    CHECK(h.u32(df::PH_INITRD_CRC32) == crc32_of(initrd));
+    CHECK(h.field(df::PH_KERNEL_FLETCHER64) == fletcher64(kernel));
+    CHECK(h.field(df::PH_INITRD_FLETCHER64) == fletcher64(initrd));
+    // The 64-bit fields are naturally aligned; the word before them stays zero.
+    CHECK(df::PH_KERNEL_FLETCHER64.offset % 8 == 0);
+    CHECK(h.u32(df::PH_INITRD_SIZE.end()) == 0u);
     CHECK(std::string(reinterpret_cast<const char*>(header.data() + df::PH_CMDLINE)) == cmdline);
 
-    // The header CRC covers all 4 KiB with its own field zeroed.
-    const std::uint32_t stored = *h.u32(df::PH_HEADER_CRC32);
-    put_u32(header, df::PH_HEADER_CRC32, 0);
-    CHECK(stored == crc32_of(header));
+    // The header's checksum covers all 4 KiB with its own field zeroed.
+    const std::uint64_t stored = *h.field(df::PH_HEADER_FLETCHER64);
+    put(header, df::PH_HEADER_FLETCHER64, 0);
+    CHECK(stored == fletcher64(header));
     // ...and changes when anything in the header does.
     header[df::PH_CMDLINE] ^= 1;
-    CHECK(stored != crc32_of(header));
+    CHECK(stored != fletcher64(header));
 }
 
 TEST_CASE("a header without initrd records none", "[payload]") {
