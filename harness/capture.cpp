@@ -148,18 +148,18 @@ unsigned stop_running_kernel(EmulatorSession& session, const CaptureOptions& o) 
         session.interrupt();
         const CpuState cpu = session.registers();
         const unsigned cpl = current_privilege_level(cpu);
-        if (o.verbose)
-            fmt::print(stderr, "bzcheck capture: stop {} at RIP {:#x}, CPL {}\n", attempt, cpu.rip, cpl);
+        if (o.verbose) fmt::print(stderr, "bzcheck capture: stop {} at RIP {:#x}, CPL {}\n", attempt, cpu.rip, cpl);
         if (cpl == 0) {
             if (!(cpu.cr0 & CR0_PG) || !(cpu.efer & EFER_LMA))
-                throw CaptureError(fmt::format("the guest runs with CR0 {:#x}, EFER {:#x}: not a 64-bit kernel "
-                                               "with paging",
-                                               cpu.cr0, cpu.efer));
+                throw CaptureError(
+                    fmt::format("the guest runs with CR0 {:#x}, EFER {:#x}: not a 64-bit kernel "
+                                "with paging",
+                                cpu.cr0, cpu.efer));
             return attempt;
         }
         if (attempt == RUNNING_STOP_ATTEMPTS)
-            throw CaptureError(fmt::format("{} stops found the CPU in user mode (CPL {}), none in the kernel",
-                                           attempt, cpl));
+            throw CaptureError(
+                fmt::format("{} stops found the CPU in user mode (CPL {}), none in the kernel", attempt, cpl));
         session.let_run();
         std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));  // a different moment each time
     }
@@ -280,9 +280,9 @@ void add_capture_options(CLI::App& app, CaptureOptions& o) {
     cmd->add_flag("-v,--verbose", o.verbose, "Report every breakpoint stop on stderr");
     cmd->add_flag("--running", o.running,
                   "Snapshot the running kernel (QEMU): boot until --after's text, stop in kernel mode");
-    cmd->add_option("--after", o.after,
-                    fmt::format("With --running: the serial output to wait for (default \"{}\")",
-                                RUNNING_AFTER_DEFAULT));
+    cmd->add_option(
+        "--after", o.after,
+        fmt::format("With --running: the serial output to wait for (default \"{}\")", RUNNING_AFTER_DEFAULT));
     cmd->add_option("--serial", o.serial_out, "With --running: copy the guest's serial output to this file");
     cmd->add_option("--tlb", o.tlb_out, "With --running: write QEMU's `info tlb` of the stopped guest to this file");
 }
@@ -321,9 +321,10 @@ int run_capture(const CaptureOptions& o) {
             if (!o.serial_out.empty()) write_text_file(o.serial_out, session->serial_output());
             session.reset();
             write_snapshot(o.out, snap);
-            fmt::print("bzcheck capture: running kernel stopped at RIP {:#x} (CPL 0, stop {}) under {}; {} MiB of "
-                       "RAM written to {}\n",
-                       snap.cpu.rip, stops, o.emulator, snap.ram_bytes() / bzboot::MiB, o.out);
+            fmt::print(
+                "bzcheck capture: running kernel stopped at RIP {:#x} (CPL 0, stop {}) under {}; {} MiB of "
+                "RAM written to {}\n",
+                snap.cpu.rip, stops, o.emulator, snap.ram_bytes() / bzboot::MiB, o.out);
             return EXIT_OK;
         }
         const HandoffKind kind = run_to_handoff(*session, candidates, o.verbose);

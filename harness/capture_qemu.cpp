@@ -342,8 +342,8 @@ void QemuSession::run_until_output(const std::string& text) {
     for (;;) {
         if (serial_output().find(text) != std::string::npos) return;
         if (qemu_->has_exited())
-            throw CaptureError(fmt::format("QEMU {} before \"{}\" appeared on the serial port",
-                                           qemu_->exit_description(), text));
+            throw CaptureError(
+                fmt::format("QEMU {} before \"{}\" appeared on the serial port", qemu_->exit_description(), text));
         if (deadline_.expired())
             throw CaptureError(fmt::format("timed out waiting for \"{}\" on the serial port", text));
         std::this_thread::sleep_for(SERIAL_POLL_INTERVAL);
@@ -362,13 +362,15 @@ void QemuSession::interrupt() {
         reply = gdb_->receive_packet();
     } catch (const CaptureError&) {
         if (qemu_->wait_exited(QEMU_EXIT_GRACE))
-            throw CaptureError(fmt::format("QEMU {} while the kernel was to keep running (is bzboot.hold on "
-                                           "its command line?)",
-                                           qemu_->exit_description()));
+            throw CaptureError(
+                fmt::format("QEMU {} while the kernel was to keep running (is bzboot.hold on "
+                            "its command line?)",
+                            qemu_->exit_description()));
         throw;
     }
     if (!reply.empty() && (reply[0] == 'W' || reply[0] == 'X'))
-        throw CaptureError("the guest ended while the kernel was to keep running (is bzboot.hold on its command line?)");
+        throw CaptureError(
+            "the guest ended while the kernel was to keep running (is bzboot.hold on its command line?)");
     if (reply.empty() || (reply[0] != 'T' && reply[0] != 'S'))
         throw CaptureError(fmt::format("unexpected stop reply from QEMU: {}", reply));
 }

@@ -4,6 +4,8 @@
 //
 // Exit codes: 0 no rule failed (WARNs allowed, unless verify --strict), 1 a
 // rule failed, 2 bad input or usage.
+#include "kernel_files.h"
+#include "kernel_layout.h"
 #include "placement_map.h"
 #include "regions.h"
 #include "report.h"
@@ -62,8 +64,42 @@ int run_verify(const VerifyOptions& options, CLI::Option* cmdline_option) {
     return bzcheck::rejected(results, options.strict) ? EXIT_RULE_FAILED : EXIT_PASS;
 }
 
-int run_layout(const std::string& snapshot, bool json, const bzcheck::LayoutOptions& options) {
+struct RunningLayoutOptions {
+    bool running = false;  // --running: a running kernel even without the note
+    std::string system_map, config, kernel;
+};
+
+// `layout` of a running kernel (the snapshot's note says so, or --running, or a
+// kernel file given): kernel_layout.h.
+int run_kernel_layout(const std::string& snapshot, const bzcheck::Snapshot& snap, bool json,
+                      const RunningLayoutOptions& options) {
+    bzcheck::KernelLayoutInputs inputs;
+    if (!options.system_map.empty()) inputs.system_map = bzcheck::read_system_map(options.system_map);
+    if (!options.config.empty()) inputs.config = bzcheck::read_kernel_config(options.config);
+    if (!options.kernel.empty()) {
+        try {
+            inputs.kernel_version = bzcheck::kernel_version_string(bzcheck::parse_kernel(read_file(options.kernel)));
+        } catch (const bzcheck::InputError& error) {
+            throw bzcheck::InputError(fmt::format("{}: {}", options.kernel, error.what()));
+        }
+    }
+    const bzcheck::KernelLayoutReport report = bzcheck::check_kernel_layout(snap, inputs);
+    if (json)
+        fmt::print("{}\n", bzcheck::kernel_layout_json(snapshot, report).dump(2));
+    else
+        fmt::print("{}", bzcheck::kernel_layout_text(snapshot, report));
+    return report.failed() ? EXIT_RULE_FAILED : EXIT_PASS;
+}
+
+int run_layout(const std::string& snapshot, bool json, const bzcheck::LayoutOptions& options,
+               const RunningLayoutOptions& running) {
     const bzcheck::Snapshot snap = bzcheck::read_snapshot(snapshot);
+    const bool kernel_files = !running.system_map.empty() || !running.config.empty() || !running.kernel.empty();
+    if (snap.running_kernel || running.running || kernel_files) {
+        if (options.require_handoff_maps)
+            throw bzcheck::InputError("--require-maps checks a hand-off; this is a running kernel");
+        return run_kernel_layout(snapshot, snap, json, running);
+    }
     const bzcheck::LayoutReport report = bzcheck::check_layout(snap, options);
     if (json)
         fmt::print("{}\n", bzcheck::layout_json(report).dump(2));
@@ -99,6 +135,14 @@ int main(int argc, char** argv) {
     layout_cmd->add_flag("--require-maps", layout_options.require_handoff_maps,
                          "also require bzboot's 64-bit hand-off maps: identity of 4 GiB and all RAM, "
                          "direct map of all RAM, 512 MiB kernel text map");
+    RunningLayoutOptions running_layout;
+    layout_cmd->add_flag("--running", running_layout.running,
+                         "a running kernel's snapshot (implied by the note capture --running writes)");
+    layout_cmd->add_option("--system-map", running_layout.system_map,
+                           "the running kernel's System.map: its slide, bases and symbols");
+    layout_cmd->add_option("--config", running_layout.config, "the running kernel's configuration (config-*)");
+    layout_cmd->add_option("--kernel", running_layout.kernel,
+                           "the running kernel's bzImage: its version string must be linux_banner's");
 
     bzcheck::CaptureOptions capture_options;
     auto* capture_cmd = app.add_subcommand("capture", "boot in an emulator and snapshot the hand-off");
@@ -113,7 +157,7 @@ int main(int argc, char** argv) {
 
     try {
         if (*verify_cmd) return run_verify(verify, cmdline_opt);
-        if (*layout_cmd) return run_layout(layout_snapshot, layout_as_json, layout_options);
+        if (*layout_cmd) return run_layout(layout_snapshot, layout_as_json, layout_options, running_layout);
         if (*capture_cmd) return bzcheck::run_capture(capture_options);
     } catch (const bzcheck::SnapshotError& error) {
         fmt::print(stderr, "bzcheck: {}\n", error.what());

@@ -18,29 +18,30 @@ using K = RegionKind;
 // "Complete virtual memory map with 4-level page tables"
 const std::vector<Region>& layout_4level() {
     static const std::vector<Region> table = {
-        {0x0000000000000000, 0x00007fffffffffff, K::user, "user-space virtual memory"},
+        {0x0000000000000000, 0x00007fffffffffff, K::user, "user-space virtual memory", RegionId::user},
         {0x0000800000000000, 0xffff7fffffffffff, K::hole, "non-canonical hole"},
         {0xffff800000000000, 0xffff87ffffffffff, K::hole, "guard hole, reserved for hypervisor"},
-        {0xffff880000000000, 0xffff887fffffffff, K::other, "LDT remap for PTI"},
-        {0xffff888000000000, 0xffffc87fffffffff, K::direct_map, "direct mapping of all physical memory"},
+        {0xffff880000000000, 0xffff887fffffffff, K::other, "LDT remap for PTI", RegionId::ldt_remap},
+        {0xffff888000000000, 0xffffc87fffffffff, K::direct_map, "direct mapping of all physical memory",
+         RegionId::direct_map},
         {0xffffc88000000000, 0xffffc8ffffffffff, K::hole, "unused hole"},
-        {0xffffc90000000000, 0xffffe8ffffffffff, K::other, "vmalloc/ioremap space"},
+        {0xffffc90000000000, 0xffffe8ffffffffff, K::other, "vmalloc/ioremap space", RegionId::vmalloc},
         {0xffffe90000000000, 0xffffe9ffffffffff, K::hole, "unused hole"},
-        {0xffffea0000000000, 0xffffeaffffffffff, K::other, "virtual memory map (vmemmap)"},
+        {0xffffea0000000000, 0xffffeaffffffffff, K::other, "virtual memory map (vmemmap)", RegionId::vmemmap},
         {0xffffeb0000000000, 0xffffebffffffffff, K::hole, "unused hole"},
-        {0xffffec0000000000, 0xfffffbffffffffff, K::other, "KASAN shadow memory"},
+        {0xffffec0000000000, 0xfffffbffffffffff, K::other, "KASAN shadow memory", RegionId::kasan},
         // Identical to the 5-level table from here on.
         {0xfffffc0000000000, 0xfffffdffffffffff, K::hole, "unused hole"},
-        {0xfffffe0000000000, 0xfffffe7fffffffff, K::other, "cpu_entry_area mapping"},
+        {0xfffffe0000000000, 0xfffffe7fffffffff, K::other, "cpu_entry_area mapping", RegionId::cpu_entry_area},
         {0xfffffe8000000000, 0xfffffeffffffffff, K::hole, "unused hole"},
-        {0xffffff0000000000, 0xffffff7fffffffff, K::other, "%esp fixup stacks"},
+        {0xffffff0000000000, 0xffffff7fffffffff, K::other, "%esp fixup stacks", RegionId::espfix},
         {0xffffff8000000000, 0xffffffeeffffffff, K::hole, "unused hole"},
-        {0xffffffef00000000, 0xfffffffeffffffff, K::other, "EFI region mapping space"},
+        {0xffffffef00000000, 0xfffffffeffffffff, K::other, "EFI region mapping space", RegionId::efi},
         {0xffffffff00000000, 0xffffffff7fffffff, K::hole, "unused hole"},
-        {bp::KERNEL_TEXT_MAP, 0xffffffff9fffffff, K::kernel_text, "kernel text mapping"},
-        {0xffffffffa0000000, 0xfffffffffeffffff, K::other, "module mapping space"},
-        {0xffffffffff000000, 0xffffffffff5fffff, K::other, "kernel-internal fixmap range"},
-        {0xffffffffff600000, 0xffffffffff600fff, K::other, "legacy vsyscall ABI"},
+        {bp::KERNEL_TEXT_MAP, 0xffffffff9fffffff, K::kernel_text, "kernel text mapping", RegionId::kernel_text},
+        {0xffffffffa0000000, 0xfffffffffeffffff, K::other, "module mapping space", RegionId::modules},
+        {0xffffffffff000000, 0xffffffffff5fffff, K::other, "kernel-internal fixmap range", RegionId::fixmap},
+        {0xffffffffff600000, 0xffffffffff600fff, K::other, "legacy vsyscall ABI", RegionId::vsyscall},
         {0xffffffffff601000, 0xffffffffffdfffff, K::hole, "undocumented (fixmap end to -2 MB)"},
         {0xffffffffffe00000, TOP, K::hole, "unused hole"},
     };
@@ -51,18 +52,19 @@ const std::vector<Region>& layout_4level() {
 const std::vector<Region>& layout_5level() {
     static const std::vector<Region> table = [] {
         std::vector<Region> t = {
-            {0x0000000000000000, 0x00fffffffffff000 - 1, K::user, "user-space virtual memory"},
+            {0x0000000000000000, 0x00fffffffffff000 - 1, K::user, "user-space virtual memory", RegionId::user},
             {0x00fffffffffff000, 0x00ffffffffffffff, K::hole, "guard hole"},
             {0x0100000000000000, 0xfeffffffffffffff, K::hole, "non-canonical hole"},
             {0xff00000000000000, 0xff0fffffffffffff, K::hole, "guard hole, reserved for hypervisor"},
-            {0xff10000000000000, 0xff10ffffffffffff, K::other, "LDT remap for PTI"},
-            {0xff11000000000000, 0xff90ffffffffffff, K::direct_map, "direct mapping of all physical memory"},
+            {0xff10000000000000, 0xff10ffffffffffff, K::other, "LDT remap for PTI", RegionId::ldt_remap},
+            {0xff11000000000000, 0xff90ffffffffffff, K::direct_map, "direct mapping of all physical memory",
+             RegionId::direct_map},
             {0xff91000000000000, 0xff9fffffffffffff, K::hole, "unused hole"},
-            {0xffa0000000000000, 0xffd1ffffffffffff, K::other, "vmalloc/ioremap space"},
+            {0xffa0000000000000, 0xffd1ffffffffffff, K::other, "vmalloc/ioremap space", RegionId::vmalloc},
             {0xffd2000000000000, 0xffd3ffffffffffff, K::hole, "unused hole"},
-            {0xffd4000000000000, 0xffd5ffffffffffff, K::other, "virtual memory map (vmemmap)"},
+            {0xffd4000000000000, 0xffd5ffffffffffff, K::other, "virtual memory map (vmemmap)", RegionId::vmemmap},
             {0xffd6000000000000, 0xffdeffffffffffff, K::hole, "unused hole"},
-            {0xffdf000000000000, 0xfffffbffffffffff, K::other, "KASAN shadow memory"},
+            {0xffdf000000000000, 0xfffffbffffffffff, K::other, "KASAN shadow memory", RegionId::kasan},
         };
         const auto& common = layout_4level();
         const auto shared =
@@ -74,6 +76,22 @@ const std::vector<Region>& layout_5level() {
 }
 
 const std::vector<Region>& layout_for(int levels) { return levels == 5 ? layout_5level() : layout_4level(); }
+
+const Region* find_region(const std::vector<Region>& table, RegionId id) {
+    for (const Region& r : table)
+        if (r.id == id) return &r;
+    return nullptr;
+}
+
+const Region* region_at(const std::vector<Region>& table, std::uint64_t addr) {
+    for (const Region& r : table)
+        if (addr >= r.start && addr <= r.last) return &r;
+    return nullptr;
+}
+
+std::uint64_t vmalloc_size(int levels) { return (levels == 5 ? 12800 : 32) * TB; }
+
+std::uint64_t max_physmem(int levels) { return 1ull << (levels == 5 ? 52 : 46); }
 
 bool LayoutReport::failed() const {
     return std::any_of(findings.begin(), findings.end(),

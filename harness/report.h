@@ -2,6 +2,7 @@
 // as JSON (docs/bzcheck.md; 64-bit values as "0x..." strings).
 #pragma once
 
+#include "kernel_layout.h"
 #include "regions.h"
 #include "rules.h"
 
@@ -32,5 +33,10 @@ nlohmann::json verify_json(const VerifySummary& summary, const std::vector<RuleR
 
 std::string layout_text(const LayoutReport& report);
 nlohmann::json layout_json(const LayoutReport& report);
+
+// A running kernel's layout (docs/bzcheck.md, "layout of a running kernel"):
+// ptdump-style runs under region headers, a summary line per region, the checks.
+std::string kernel_layout_text(const std::string& snapshot, const KernelLayoutReport& report);
+nlohmann::json kernel_layout_json(const std::string& snapshot, const KernelLayoutReport& report);
 
 }  // namespace bzcheck

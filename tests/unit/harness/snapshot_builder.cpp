@@ -6,6 +6,8 @@
 #include "common/bytes.h"
 #include "common/testing/fake_kernel.h"
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 
 namespace bzcheck::testing {
@@ -246,6 +248,141 @@ Snapshot relocated16(const VerifyInputs& in, std::uint64_t x, std::uint16_t heap
 
 Snapshot grub_linux16(const VerifyInputs& in, std::uint16_t heap_end_ptr) {
     return relocated16(in, GRUB_X, heap_end_ptr, GRUB_CMDLINE, GRUB_SP);
+}
+
+// --- the miniature running kernel ----------------------------------------------------
+
+namespace {
+constexpr std::uint64_t MINI_TABLES = MINI_PML4 + 2 * PAGE_4K;  // after the PML4 and its PTI user copy's place
+constexpr std::uint64_t MINI_TABLES_END = 0x90000;
+constexpr std::uint64_t KERNEL_TEXT_MAP = 0xffffffff80000000;
+constexpr std::uint64_t USER_HALF_END = 0x0000800000000000;
+// Physical places of the miniature kernel's objects.
+constexpr std::uint64_t MINI_RODATA_PHYS = MINI_IMAGE_PHYS + 0x200000, MINI_DATA_PHYS = MINI_IMAGE_PHYS + 0x400000;
+constexpr std::uint64_t MINI_E820_PHYS = MINI_DATA_PHYS + 0x1000, MINI_CMDLINE_PHYS = MINI_DATA_PHYS + 0x2000;
+constexpr std::uint64_t MINI_TRAMPOLINE = 0x98000, MINI_TRAMPOLINE_TEXT = 0x99000, MINI_TRAMPOLINE_RO_END = 0x9a800;
+constexpr std::uint64_t MINI_TRAMPOLINE_END = MINI_TRAMPOLINE + 0x7000;
+// Each variable's offset in the data section (the System.map below says the same).
+constexpr std::uint64_t VAR_PAGE_OFFSET = 0x00, VAR_VMALLOC = 0x08, VAR_VMEMMAP = 0x10, VAR_PHYS_BASE = 0x18,
+                        VAR_MAX_PFN = 0x20, VAR_E820 = 0x28, VAR_REAL_MODE = 0x30, VAR_CMDLINE = 0x38, VAR_L5 = 0x40;
+constexpr std::uint64_t PAGE_TABLE_FLAGS = PTE_P | PTE_RW;
+
+std::uint64_t table_entry(Snapshot& snap, std::uint64_t table, std::uint64_t index) {
+    return snap.u64(table + index * 8).value_or(0);
+}
+}  // namespace
+
+void map_page(MiniKernel& k, std::uint64_t virt, std::uint64_t phys, std::uint64_t flags) {
+    const bool large = flags & PTE_LARGE;
+    const std::uint64_t user = virt < USER_HALF_END ? PTE_US : 0;
+    std::uint64_t table = k.snap.cpu.cr3 & ~0xfffull;
+    for (int shift = 39; shift > (large ? 21 : 12); shift -= 9) {
+        const std::uint64_t index = (virt >> shift) & 511;
+        std::uint64_t entry = table_entry(k.snap, table, index);
+        if (!(entry & PTE_P)) {
+            if (k.next_table >= MINI_TABLES_END) throw std::logic_error("the miniature kernel ran out of table pages");
+            entry = k.next_table | PAGE_TABLE_FLAGS | user;
+            k.next_table += PAGE_4K;
+            poke64(k.snap, table + index * 8, entry);
+        }
+        table = entry & 0x000ffffffffff000ull;
+    }
+    poke64(k.snap, table + ((virt >> (large ? 21 : 12)) & 511) * 8, phys | flags);
+}
+
+MiniKernel make_mini_kernel() {
+    MiniKernel k;
+    k.snap = empty_machine();
+    k.snap.running_kernel = true;
+    k.next_table = MINI_TABLES;
+    CpuState& cpu = k.snap.cpu;
+    cpu.cs = flat(0x10, CODE_FLAGS | SEG_LONG);  // __KERNEL_CS
+    cpu.ss = flat(0x18, DATA_FLAGS);
+    cpu.rip = MINI_TEXT + 0x1234;
+    cpu.rflags = RFLAGS_RESERVED | RFLAGS_IF;
+    cpu.cr0 = CR0_PE | CR0_PG | 0x10 | (1u << 16);  // ET, WP
+    cpu.cr3 = MINI_PML4;
+    cpu.cr4 = CR4_PAE | (1u << 7);  // PGE
+    cpu.efer = EFER_LME | EFER_LMA | EFER_NXE;
+
+    const std::uint64_t G = PTE_G, NX = PTE_NX, P = PTE_P, RW = PTE_RW, PS = PTE_LARGE;
+    // The kernel image: text RO+x, rodata RO, data RW, each one 2 MiB page.
+    map_page(k, MINI_TEXT, MINI_IMAGE_PHYS, P | G | PS);
+    map_page(k, MINI_RODATA, MINI_RODATA_PHYS, P | G | NX | PS);
+    map_page(k, MINI_DATA, MINI_DATA_PHYS, P | RW | G | NX | PS);
+    // The direct map of all RAM; the real-mode trampoline as set_real_mode_permissions() leaves it.
+    for (std::uint64_t phys = 0; phys < LOW_RAM_TOP; phys += PAGE_4K) {
+        std::uint64_t flags = P | RW | G | NX;
+        if (phys >= MINI_TRAMPOLINE && phys < MINI_TRAMPOLINE_RO_END) flags &= ~RW;
+        if (phys >= MINI_TRAMPOLINE_TEXT && phys < MINI_TRAMPOLINE_RO_END) flags &= ~NX;
+        map_page(k, MINI_PAGE_OFFSET + phys, phys, flags);
+    }
+    for (std::uint64_t phys = 0x100000; phys < PAGE_2M; phys += PAGE_4K)
+        map_page(k, MINI_PAGE_OFFSET + phys, phys, P | RW | G | NX);
+    for (std::uint64_t phys = PAGE_2M; phys < RAM_TOP; phys += PAGE_2M) {
+        const bool image_alias = phys >= MINI_IMAGE_PHYS && phys < MINI_DATA_PHYS;  // text and rodata: RO
+        map_page(k, MINI_PAGE_OFFSET + phys, phys, P | G | NX | PS | (image_alias ? 0 : RW));
+    }
+    map_page(k, MINI_VMALLOC, 0x1800000, P | RW | G | NX);
+    map_page(k, MINI_VMEMMAP, 0x1a00000, P | RW | G | NX | PS);
+    map_page(k, 0xfffffe0000000000, 0x1c00000, P | G | NX);        // cpu_entry_area: the IDT
+    map_page(k, 0xffffffffc0000000, 0x1c01000, P | G);             // a module's text
+    map_page(k, 0xffffffffff5fc000, 0xfec00000, P | RW | G | NX | 0x18);  // fixmap: the IO-APIC, PWT|PCD
+    map_page(k, 0x400000, 0x1c02000, P | PTE_US);                  // the current process's text
+
+    // The kernel's variables, and what they point at (through the direct map).
+    const auto var = [&](std::uint64_t offset, std::uint64_t value) { poke64(k.snap, MINI_DATA_PHYS + offset, value); };
+    var(VAR_PAGE_OFFSET, MINI_PAGE_OFFSET);
+    var(VAR_VMALLOC, MINI_VMALLOC);
+    var(VAR_VMEMMAP, MINI_VMEMMAP);
+    var(VAR_PHYS_BASE, MINI_IMAGE_PHYS - (MINI_TEXT - KERNEL_TEXT_MAP));  // negative: the image moved down
+    var(VAR_MAX_PFN, RAM_TOP / PAGE_4K);
+    var(VAR_E820, MINI_PAGE_OFFSET + MINI_E820_PHYS);
+    var(VAR_REAL_MODE, MINI_PAGE_OFFSET + MINI_TRAMPOLINE);
+    var(VAR_CMDLINE, MINI_PAGE_OFFSET + MINI_CMDLINE_PHYS);
+    poke32(k.snap, MINI_DATA_PHYS + VAR_L5, 0);
+    const std::uint64_t e820[][3] = {
+        {0, PAGE_4K, 2}, {PAGE_4K, BASE_MEMORY_KIB * 1024 - PAGE_4K, 1}, {0x100000, RAM_TOP - 0x100000, 1}};
+    poke32(k.snap, MINI_E820_PHYS, static_cast<std::uint32_t>(std::size(e820)));
+    for (std::size_t i = 0; i < std::size(e820); ++i) {
+        poke64(k.snap, MINI_E820_PHYS + 4 + i * 20, e820[i][0]);
+        poke64(k.snap, MINI_E820_PHYS + 12 + i * 20, e820[i][1]);
+        poke32(k.snap, MINI_E820_PHYS + 20 + i * 20, static_cast<std::uint32_t>(e820[i][2]));
+    }
+    poke32(k.snap, MINI_TRAMPOLINE, static_cast<std::uint32_t>(MINI_TRAMPOLINE_TEXT));  // real_mode_header
+    poke32(k.snap, MINI_TRAMPOLINE + 4, static_cast<std::uint32_t>(MINI_TRAMPOLINE_RO_END));
+    poke_string(k.snap, MINI_CMDLINE_PHYS, "console=ttyS0 bzboot.hold");
+    poke_string(k.snap, MINI_RODATA_PHYS + 0x100, MINI_BANNER);
+
+    const std::uint64_t data = MINI_TEXT_LINK + 0x400000;
+    const std::pair<std::uint64_t, const char*> symbols[] = {
+        {MINI_TEXT_LINK, "T _text"},
+        {MINI_TEXT_LINK + 0x1fff00, "T _etext"},
+        {MINI_TEXT_LINK + 0x200000, "D __start_rodata"},
+        {MINI_TEXT_LINK + 0x200100, "D linux_banner"},
+        {MINI_TEXT_LINK + 0x400000, "D __end_rodata"},
+        {data, "D _sdata"},
+        {data + VAR_PAGE_OFFSET, "D page_offset_base"},
+        {data + VAR_VMALLOC, "D vmalloc_base"},
+        {data + VAR_VMEMMAP, "D vmemmap_base"},
+        {data + VAR_PHYS_BASE, "D phys_base"},
+        {data + VAR_MAX_PFN, "B max_pfn"},
+        {data + VAR_E820, "D e820_table"},
+        {data + VAR_REAL_MODE, "B real_mode_header"},
+        {data + VAR_CMDLINE, "B saved_command_line"},
+        {data + VAR_L5, "D __pgtable_l5_enabled"},
+        {data + 0x100000, "D real_mode_blob"},
+        {data + 0x100000 + (MINI_TRAMPOLINE_END - MINI_TRAMPOLINE) - 0x10, "D real_mode_blob_end"},
+        {MINI_TEXT_LINK + 0x600000, "B _end"},
+    };
+    for (const auto& [address, rest] : symbols) k.system_map += fmt::format("{:016x} {}\n", address, rest);
+    k.config =
+        "# Linux/x86 6.1.0 Kernel Configuration\n"
+        "CONFIG_RANDOMIZE_BASE=y\nCONFIG_RANDOMIZE_MEMORY=y\nCONFIG_RANDOMIZE_MEMORY_PHYSICAL_PADDING=0xa\n"
+        "CONFIG_PHYSICAL_ALIGN=0x200000\nCONFIG_MODIFY_LDT_SYSCALL=y\n# CONFIG_X86_16BIT is not set\n"
+        "CONFIG_LEGACY_VSYSCALL_NONE=y\nCONFIG_STRICT_KERNEL_RWX=y\n# CONFIG_KASAN is not set\n"
+        "# CONFIG_KFENCE is not set\n";
+    return k;
 }
 
 }  // namespace bzcheck::testing

@@ -60,6 +60,42 @@ inline constexpr std::uint32_t GRUB_CMDLINE = 0x99000;
 inline constexpr std::uint16_t GRUB_SP = 0x9000;
 Snapshot grub_linux16(const VerifyInputs& in, std::uint16_t heap_end_ptr = GRUB_HEAP_END_PTR);
 
+// --- a running kernel in miniature (bzcheck layout of a running kernel) ---------
+//
+// 4-level tables as a KASLR'd 6.1 kernel leaves them: a kernel image of 2 MiB
+// text (RO+x), 2 MiB rodata (RO NX) and 2 MiB data (RW NX) at physical
+// MINI_IMAGE_PHYS, slid by MINI_SLIDE; the direct map of all RAM at
+// MINI_PAGE_OFFSET (the trampoline's text RO+x, the image's alias RO); one page
+// each of vmalloc, vmemmap (2 MiB, in mm.rst's "unused hole"), cpu_entry_area,
+// a module and the fixmap; a user page. The kernel's variables (bases,
+// phys_base, max_pfn, e820_table, real_mode_header, saved_command_line) sit in
+// its data, and system_map and config describe it.
+struct MiniKernel {
+    Snapshot snap;
+    std::string system_map;  // "ffffffff81000000 T _text" lines
+    std::string config;      // CONFIG_ lines
+    std::uint64_t next_table = 0;  // where map_page() takes its next table from
+};
+inline constexpr std::uint64_t MINI_TEXT_LINK = 0xffffffff81000000;  // System.map's _text
+inline constexpr std::uint64_t MINI_SLIDE = 0x20000000;
+inline constexpr std::uint64_t MINI_TEXT = MINI_TEXT_LINK + MINI_SLIDE;  // where the image is mapped
+inline constexpr std::uint64_t MINI_RODATA = MINI_TEXT + 0x200000;
+inline constexpr std::uint64_t MINI_DATA = MINI_TEXT + 0x400000;
+inline constexpr std::uint64_t MINI_IMAGE_PHYS = 0x1000000;
+inline constexpr std::uint64_t MINI_PAGE_OFFSET = 0xffff889000000000;  // page_offset_base: mm.rst's + 64 GiB
+inline constexpr std::uint64_t MINI_VMALLOC = 0xffffa00000000000;      // in mm.rst's direct-map slot
+inline constexpr std::uint64_t MINI_VMEMMAP = 0xffffe90000000000;      // in mm.rst's "unused hole"
+inline constexpr std::uint64_t MINI_PML4 = 0x40000;  // 8 KiB aligned: the page after it is a PTI user copy's place
+inline constexpr const char* MINI_BANNER =
+    "Linux version 6.1.0-mini (builder@bzcheck) (gcc 12) #1 SMP PREEMPT_DYNAMIC bzcheck test\n";
+inline constexpr const char* MINI_VERSION = "6.1.0-mini (builder@bzcheck) #1 SMP PREEMPT_DYNAMIC bzcheck test";
+MiniKernel make_mini_kernel();
+// Maps one page (4 KiB, or 2 MiB with PS in flags) at virt -> phys with leaf
+// flags (P, RW, US, PS, G, NX...), making the tables it needs.
+void map_page(MiniKernel& k, std::uint64_t virt, std::uint64_t phys, std::uint64_t flags);
+inline constexpr std::uint64_t PTE_P = 1, PTE_RW = 2, PTE_US = 4, PTE_LARGE = 0x80, PTE_G = 0x100,
+                               PTE_NX = 1ull << 63;
+
 // Writes into the snapshot's RAM (must lie in RAM).
 void poke(Snapshot& snap, std::uint64_t addr, const std::vector<std::uint8_t>& bytes);
 void poke8(Snapshot& snap, std::uint64_t addr, std::uint8_t value);

@@ -187,3 +187,201 @@ TEST_CASE("paging off: nothing to walk, no failure", "[layout]") {
     CHECK_FALSE(report.paging);
     CHECK_FALSE(report.failed());
 }
+
+// --- a running kernel (issue 12): the miniature kernel of snapshot_builder --------
+
+#include "kernel_layout.h"
+
+namespace {
+KernelLayoutInputs mini_inputs(const MiniKernel& k, bool with_map = true, bool with_config = true) {
+    KernelLayoutInputs in;
+    if (with_map) in.system_map = parse_system_map(k.system_map);
+    if (with_config) in.config = parse_kernel_config(k.config);
+    in.kernel_version = MINI_VERSION;
+    return in;
+}
+
+const KernelCheck& check(const KernelLayoutReport& r, const std::string& name) {
+    for (const KernelCheck& c : r.checks)
+        if (c.name == name) return c;
+    FAIL("no check " << name);
+    throw std::logic_error("unreachable");
+}
+
+bool mentions(const KernelCheck& c, const std::string& text) {
+    if (c.message.find(text) != std::string::npos) return true;
+    return std::any_of(c.details.begin(), c.details.end(),
+                       [&](const std::string& d) { return d.find(text) != std::string::npos; });
+}
+
+bool has_address(const KernelCheck& c, std::uint64_t a) {
+    return std::find(c.addresses.begin(), c.addresses.end(), a) != c.addresses.end();
+}
+}  // namespace
+
+TEST_CASE("running kernel: the miniature kernel passes, bases and slide read from memory", "[layout][running]") {
+    const MiniKernel k = make_mini_kernel();
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k));
+    for (const KernelCheck& c : r.checks) INFO(c.id << " " << c.name << ": " << c.message);
+    CHECK_FALSE(r.failed());
+    CHECK(r.levels == 4);
+    CHECK(r.running_note);
+    REQUIRE(r.slide);
+    CHECK(*r.slide == static_cast<std::int64_t>(MINI_SLIDE));
+    REQUIRE(r.bases.size() == 3);
+    CHECK(r.bases[0].symbol == "page_offset_base");
+    CHECK(r.bases[0].value == MINI_PAGE_OFFSET);
+    CHECK(r.bases[0].from_memory);
+    CHECK(r.bases[2].value == MINI_VMEMMAP);
+    CHECK(r.banner.rfind("Linux version 6.1.0-mini ", 0) == 0);
+    CHECK(r.cmdline == "console=ttyS0 bzboot.hold");
+    CHECK(check(r, "direct-map-covers-ram").status == CheckStatus::pass);
+    CHECK(check(r, "kernel-text-ro-x").status == CheckStatus::pass);
+    // The trampoline's text is the named exception; vmemmap landed in a documented hole.
+    CHECK(check(r, "direct-map-nx").status == CheckStatus::note);
+    CHECK(mentions(check(r, "direct-map-nx"), "real-mode trampoline"));
+    CHECK(check(r, "holes-empty").status == CheckStatus::note);
+    CHECK(mentions(check(r, "holes-empty"), "\"unused hole\""));
+    CHECK(check(r, "espfix").status == CheckStatus::pass);
+    CHECK(mentions(check(r, "espfix"), "CONFIG_X86_16BIT not set"));
+    CHECK(check(r, "kernel-image-map").status == CheckStatus::pass);
+    // vmemmap's summary names the documented slot its base landed in.
+    const auto vmemmap = std::find_if(r.summaries.begin(), r.summaries.end(),
+                                      [&](const RegionSummary& s) { return r.regions[s.region].id == RegionId::vmemmap; });
+    REQUIRE(vmemmap != r.summaries.end());
+    CHECK(vmemmap->landed_in == "unused hole");
+    CHECK(vmemmap->mapped_bytes == PAGE_2M);
+}
+
+TEST_CASE("running kernel: a writable and executable kernel page fails no-wx and kernel-data-nx", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    map_page(k, MINI_DATA, MINI_IMAGE_PHYS + 0x400000, PTE_P | PTE_RW | PTE_G | PTE_LARGE);  // data without NX
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k));
+    CHECK(r.failed());
+    CHECK(check(r, "no-wx").status == CheckStatus::fail);
+    CHECK(has_address(check(r, "no-wx"), MINI_DATA));
+    CHECK(mentions(check(r, "no-wx"), "W+X"));
+    CHECK(check(r, "kernel-data-nx").status == CheckStatus::fail);
+    CHECK(check(r, "kernel-text-ro-x").status == CheckStatus::pass);
+}
+
+TEST_CASE("running kernel: a mapping in a documented hole fails", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    const std::uint64_t hole = 0xffffff8000000000;  // mm.rst: "... unused hole" after the %esp fixup stacks
+    map_page(k, hole, 0x1c03000, PTE_P | PTE_G | PTE_NX);
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k));
+    CHECK(r.failed());
+    const KernelCheck& c = check(r, "holes-empty");
+    CHECK(c.status == CheckStatus::fail);
+    CHECK(has_address(c, hole));
+    CHECK(mentions(c, "in mm.rst's \"unused hole\""));
+}
+
+TEST_CASE("running kernel: a populated espfix region fails without espfix64, passes with it", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    map_page(k, ESPFIX_BASE_ADDR, 0x1c04000, PTE_P | PTE_G | PTE_NX);  // one read-only stack page
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k));
+    const KernelCheck& c = check(r, "espfix");
+    CHECK(c.status == CheckStatus::fail);
+    CHECK(mentions(c, "without espfix64 nothing maps it"));
+    CHECK(mentions(c, "CONFIG_X86_ESPFIX64 absent (not set)"));
+    CHECK(has_address(c, ESPFIX_BASE_ADDR));
+
+    k.config += "CONFIG_X86_16BIT=y\nCONFIG_X86_ESPFIX64=y\n";
+    const KernelLayoutReport with = check_kernel_layout(k.snap, mini_inputs(k));
+    CHECK(check(with, "espfix").status == CheckStatus::pass);
+    CHECK(mentions(check(with, "espfix"), "onto 1 physical page"));
+    // espfix64 configured but nothing there: the stacks are missing.
+    MiniKernel empty = make_mini_kernel();
+    empty.config += "CONFIG_X86_16BIT=y\nCONFIG_X86_ESPFIX64=y\n";
+    CHECK(check(check_kernel_layout(empty.snap, mini_inputs(empty)), "espfix").status == CheckStatus::fail);
+}
+
+TEST_CASE("running kernel: a System.map of another kernel is bad input", "[layout][running]") {
+    const MiniKernel k = make_mini_kernel();
+    KernelLayoutInputs in = mini_inputs(k);
+    // Another build: linux_banner elsewhere.
+    in.system_map->symbols["linux_banner"] += 0x40;
+    CHECK_THROWS_WITH(check_kernel_layout(k.snap, in), Catch::Contains("a System.map of another kernel"));
+    // Another build whose _text is not 2 MiB away from the mapped image.
+    in = mini_inputs(k);
+    in.system_map->symbols["_text"] += 0x100000;
+    CHECK_THROWS_WITH(check_kernel_layout(k.snap, in), Catch::Contains("not a multiple of 2 MiB"));
+    // The same banner place, but another version than the bzImage's.
+    in = mini_inputs(k);
+    in.kernel_version = "6.1.0-other (builder@bzcheck) #1 SMP PREEMPT_DYNAMIC bzcheck test";
+    CHECK_THROWS_WITH(check_kernel_layout(k.snap, in), Catch::Contains("but the bzImage's version is"));
+    // A Debian-named file for another release.
+    in = mini_inputs(k);
+    in.kernel_version.reset();
+    in.system_map = parse_system_map(k.system_map, "/boot/System.map-6.1.0-other");
+    CHECK_THROWS_WITH(check_kernel_layout(k.snap, in), Catch::Contains("the file is named for 6.1.0-other"));
+    // Debian's stub.
+    CHECK_THROWS_WITH(
+        parse_system_map("ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n"),
+        Catch::Contains("a stub"));
+}
+
+TEST_CASE("running kernel: without System.map the checks that need it say unknown", "[layout][running]") {
+    const MiniKernel k = make_mini_kernel();
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k, false, false));
+    CHECK_FALSE(r.failed());
+    CHECK_FALSE(r.slide);
+    CHECK_FALSE(r.unknown.empty());
+    CHECK(check(r, "direct-map-offset").status == CheckStatus::unknown);
+    CHECK(check(r, "direct-map-covers-ram").status == CheckStatus::unknown);
+    CHECK(check(r, "espfix").status == CheckStatus::unknown);
+    CHECK(check(r, "no-wx").status == CheckStatus::pass);
+    // The vmemmap page in mm.rst's "unused hole" inside KASLR's range cannot be judged.
+    CHECK(check(r, "holes-empty").status == CheckStatus::unknown);
+}
+
+TEST_CASE("running kernel: E820 RAM missing from the direct map fails", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    poke64(k.snap, 0x40000 + 8 * ((MINI_PAGE_OFFSET >> 39) & 511), 0);  // drop the whole direct map
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k));
+    // Its variables are read through the image, E820 through the direct map: now unreadable.
+    CHECK(check(r, "direct-map-covers-ram").status == CheckStatus::unknown);
+    MiniKernel hole = make_mini_kernel();
+    map_page(hole, MINI_PAGE_OFFSET + 0x600000, 0, PTE_LARGE);  // one 2 MiB page of RAM not present
+    const KernelLayoutReport holed = check_kernel_layout(hole.snap, mini_inputs(hole));
+    const KernelCheck& c = check(holed, "direct-map-covers-ram");
+    CHECK(c.status == CheckStatus::fail);
+    CHECK(has_address(c, MINI_PAGE_OFFSET + 0x600000));
+    CHECK(mentions(c, "not mapped"));
+}
+
+TEST_CASE("running kernel: CR3 at a PTI user copy walks the kernel's copy below it", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    // The user copy: only the user half (the kernel half of a real one maps the entry code).
+    poke64(k.snap, MINI_PML4 + 0x1000, k.snap.u64(MINI_PML4).value_or(0));
+    k.snap.cpu.cr3 = MINI_PML4 + 0x1000 + 5;  // PCID 5 with CR4.PCIDE
+    k.snap.cpu.cr4 |= 1u << 17;
+    k.snap.cpu.cs.selector = 0x33;  // stopped in user mode
+    const KernelLayoutReport r = check_kernel_layout(k.snap, mini_inputs(k));
+    CHECK(r.root == MINI_PML4);
+    CHECK(r.tables.find("PTI user copy") != std::string::npos);
+    CHECK(r.paging_mode.find("PCID 5") != std::string::npos);
+    CHECK_FALSE(r.failed());
+}
+
+TEST_CASE("running kernel: tables against the paging mode are bad input", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    poke32(k.snap, MINI_IMAGE_PHYS + 0x400000 + 0x40, 1);  // __pgtable_l5_enabled = 1 under 4-level paging
+    CHECK_THROWS_WITH(check_kernel_layout(k.snap, mini_inputs(k)), Catch::Contains("contradict the paging mode"));
+    MiniKernel no_image = make_mini_kernel();
+    poke64(no_image.snap, MINI_PML4 + 8 * 511, 0);  // no kernel image mapping
+    CHECK_THROWS_WITH(check_kernel_layout(no_image.snap, mini_inputs(no_image)), Catch::Contains("no kernel image"));
+    MiniKernel paging_off = make_mini_kernel();
+    paging_off.snap.cpu.cr0 &= ~CR0_PG;
+    CHECK_THROWS_WITH(check_kernel_layout(paging_off.snap, mini_inputs(paging_off)),
+                      Catch::Contains("not a running 64-bit kernel"));
+}
+
+TEST_CASE("running kernel: the snapshot's note keeps \"stop\": \"running\"", "[layout][running]") {
+    const MiniKernel k = make_mini_kernel();
+    const Snapshot copy = parse_snapshot(serialize_snapshot(k.snap));
+    CHECK(copy.running_kernel);
+    Snapshot handoff = make_handoff64(make_inputs());
+    CHECK_FALSE(parse_snapshot(serialize_snapshot(handoff)).running_kernel);
+}
