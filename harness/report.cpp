@@ -215,7 +215,8 @@ std::string kernel_layout_text(const std::string& snapshot, const KernelLayoutRe
     } else {
         out += fmt::format("KASLR: kernel image mapped from {:#x}\n", *r.image_start);
     }
-    out += fmt::format("kernel image space: {} ({})\n", human_size(r.kernel_image_size), r.kernel_image_size_source);
+    out += fmt::format("kernel image space: {}, modules from {:#x} ({})\n", human_size(r.kernel_image_size),
+                       bootproto::KERNEL_TEXT_MAP + r.kernel_image_size, r.kernel_image_size_source);
     for (const std::string& u : r.unknown) out += fmt::format("unknown: {}\n", u);
 
     std::map<std::size_t, const RegionSummary*> summaries;
