@@ -274,7 +274,8 @@ std::uint64_t table_entry(Snapshot& snap, std::uint64_t table, std::uint64_t ind
 
 void map_page(MiniKernel& k, std::uint64_t virt, std::uint64_t phys, std::uint64_t flags) {
     const bool large = flags & PTE_LARGE;
-    const std::uint64_t user = virt < USER_HALF_END ? PTE_US : 0;
+    // A user page needs US at every level (the vsyscall page: set_vsyscall_pgtable_user_bits()).
+    const std::uint64_t user = virt < USER_HALF_END || (flags & PTE_US) ? PTE_US : 0;
     std::uint64_t table = k.snap.cpu.cr3 & ~0xfffull;
     for (int shift = 39; shift > (large ? 21 : 12); shift -= 9) {
         const std::uint64_t index = (virt >> shift) & 511;
@@ -283,6 +284,9 @@ void map_page(MiniKernel& k, std::uint64_t virt, std::uint64_t phys, std::uint64
             if (k.next_table >= MINI_TABLES_END) throw std::logic_error("the miniature kernel ran out of table pages");
             entry = k.next_table | PAGE_TABLE_FLAGS | user;
             k.next_table += PAGE_4K;
+            poke64(k.snap, table + index * 8, entry);
+        } else if (user && !(entry & PTE_US)) {
+            entry |= PTE_US;
             poke64(k.snap, table + index * 8, entry);
         }
         table = entry & 0x000ffffffffff000ull;

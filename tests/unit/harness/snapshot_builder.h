@@ -91,7 +91,8 @@ inline constexpr const char* MINI_BANNER =
 inline constexpr const char* MINI_VERSION = "6.1.0-mini (builder@bzcheck) #1 SMP PREEMPT_DYNAMIC bzcheck test";
 MiniKernel make_mini_kernel();
 // Maps one page (4 KiB, or 2 MiB with PS in flags) at virt -> phys with leaf
-// flags (P, RW, US, PS, G, NX...), making the tables it needs.
+// flags (P, RW, US, PS, G, NX...), making the tables it needs (with US on the
+// way to a user page, as the kernel does for the vsyscall page).
 void map_page(MiniKernel& k, std::uint64_t virt, std::uint64_t phys, std::uint64_t flags);
 inline constexpr std::uint64_t PTE_P = 1, PTE_RW = 2, PTE_US = 4, PTE_LARGE = 0x80, PTE_G = 0x100,
                                PTE_NX = 1ull << 63;

@@ -385,3 +385,18 @@ TEST_CASE("running kernel: the snapshot's note keeps \"stop\": \"running\"", "[l
     Snapshot handoff = make_handoff64(make_inputs());
     CHECK_FALSE(parse_snapshot(serialize_snapshot(handoff)).running_kernel);
 }
+
+TEST_CASE("running kernel: the vsyscall page is user-readable only with vsyscall=emulate", "[layout][running]") {
+    MiniKernel k = make_mini_kernel();
+    map_page(k, VSYSCALL_ADDR, 0x1c05000, PTE_P | PTE_US | PTE_G | PTE_NX);
+    const KernelLayoutReport none = check_kernel_layout(k.snap, mini_inputs(k));  // CONFIG_LEGACY_VSYSCALL_NONE
+    CHECK(check(none, "no-user-kernel-pages").status == CheckStatus::fail);
+    CHECK(has_address(check(none, "no-user-kernel-pages"), VSYSCALL_ADDR));
+    poke_string(k.snap, MINI_IMAGE_PHYS + 0x400000 + 0x2000, "console=ttyS0 vsyscall=emulate");
+    const KernelLayoutReport emulate = check_kernel_layout(k.snap, mini_inputs(k));
+    CHECK(check(emulate, "no-user-kernel-pages").status == CheckStatus::note);
+    CHECK(mentions(check(emulate, "no-user-kernel-pages"), "vsyscall= on the command line"));
+    // Any other user page in kernel space fails whatever the mode.
+    map_page(k, MINI_VMALLOC + PAGE_4K, 0x1c06000, PTE_P | PTE_US | PTE_G | PTE_NX);
+    CHECK(check(check_kernel_layout(k.snap, mini_inputs(k)), "no-user-kernel-pages").status == CheckStatus::fail);
+}
