@@ -7,13 +7,15 @@
 ; What it does, in order (each step prints a line; any failure prints what
 ; and where, then halts - it never jumps into a half-loaded kernel):
 ;   1. COM1 and the screen for messages; A20 on and verified.
-;   2. The disk method (INT 13h extensions, else CHS); the payload header
-;      (magic, version, checksum), the command line.
+;   2. The disk method (INT 13h extensions, else CHS; for the kernel and the
+;      initrd IDE bus-master DMA, when the drive is on a PCI IDE controller);
+;      the payload header (magic, version, checksum), the command line.
 ;   3. The memory map (E820, else E801, else 88h).
 ;   4. The kernel's real-mode setup at X = SETUP_BASE, its header checked.
 ;   5. The protected-mode kernel at 0x100000, the initrd as high as allowed,
 ;      each file's checksum checked where it lies (checksum.inc).
-;   6. The loader's header fields, then the hand-off (hand-off16.inc).
+;   6. The loader's header fields, the disk controller as the BIOS had it,
+;      then the hand-off (hand-off16.inc, handoff64.inc).
 ;
 ; Memory while stage 2 runs: stage2/layout.inc declares and checks every region
 ; (docs/memory-layout.md draws it). Each include keeps its variables beside its
@@ -30,7 +32,6 @@ org STAGE2_START
 
 PAGE_MASK           equ ~(PAGE_SIZE - 1)
 SECTOR_SHIFT        equ 9           ; log2(SECTOR_SIZE): sectors -> bytes
-PROGRESS_EVERY      equ 16          ; a dot per 16 bounce buffers (~1 MiB)
 SETUP_HEADER_SECTORS equ 2          ; the header runs from 0x1F1 to at most 0x281
 
 %if (1 << SECTOR_SHIFT) != SECTOR_SIZE
@@ -45,7 +46,7 @@ stage2_start:
 s2_magic:           dd S2_PARAM_MAGIC
 payload_lba:        dd 0
 s2_sectors:         dw 0
-s2_flags:           dw 0            ; S2_FLAG_*: 0 unless bzinstall --debug-disk chs
+s2_flags:           dw 0            ; S2_FLAG_*: 0 unless bzinstall --debug-disk chs|int13
 
 ; The labels above are where bzinstall writes (no bytes: checks at assembly time).
 %if (s2_magic - stage2_start) != S2_PARAM_MAGIC_OFF || (payload_lba - stage2_start) != S2_PARAM_PAYLOAD_LBA
@@ -93,6 +94,7 @@ start:
     call disk_init
     mov si, msg_no_disk
     jc die
+    call dma_init
     call report_disk
     call load_payload_header
 
@@ -108,6 +110,7 @@ start:
     call load_kernel
     call load_initrd
     call fill_header
+    call dma_release
     test dword [payload_flags], PF_HANDOFF64
     jnz handoff64
     jmp handoff16
@@ -400,54 +403,79 @@ check_memory_needs:
     call newline
     jmp die_silently
 
-; load_extent: ECX bytes from payload-relative sector EAX to linear EDI,
-;   through the bounce buffer, a dot every PROGRESS_EVERY buffers.
+; load_extent: ECX bytes from payload-relative sector EAX to linear EDI, in
+;   pieces of DMA_SECTORS (read_to_high: by DMA or through INT 13h), a dot each.
 ; In: EAX = sector in the payload partition, ECX = bytes, EDI = linear
-;   destination
-; Out: the bytes at EDI (whole sectors: up to 511 bytes more); never returns
-;   on a read error
+;   destination (even)
+; Out: the bytes at EDI (whole sectors: up to 511 bytes more); extent_first,
+;   extent_sectors (for sum_or_reread); never returns on a read error
 ; Clobbers: flags (preserves all registers)
-; Assumes: real mode, DS = ES = 0, A20 on
+; Assumes: real mode, DS = ES = 0, DF clear, A20 on, interrupts on
 load_extent:
     pushad
-    xor bp, bp
-.chunk:
+    mov edx, eax
+    add edx, [payload_lba]
+    mov [extent_first], edx
+    mov edx, ecx
+    add edx, SECTOR_SIZE - 1
+    shr edx, SECTOR_SHIFT
+    mov [extent_sectors], edx
+.piece:
     test ecx, ecx
     jz .done
-    mov ebx, BOUNCE_SECTORS * SECTOR_SIZE
+    mov ebx, DMA_SECTORS * SECTOR_SIZE
     cmp ecx, ebx
     jae .full
     mov ebx, ecx
 .full:
-    ; EBX = bytes in this chunk; read whole sectors
+    ; EBX = bytes in this piece; read whole sectors
     push ecx
     mov ecx, ebx
     add ecx, SECTOR_SIZE - 1
-    shr ecx, 9
-    call read_to_bounce
-    push eax
-    push ecx
-    shl ecx, 9                      ; whole sectors copied: multiple of 4
-    mov esi, BOUNCE_START
-    push edi
-    call copy_high
-    pop edi
-    pop ecx
-    pop eax
+    shr ecx, SECTOR_SHIFT
+    call read_to_high
     add eax, ecx                    ; next sector
     add edi, ebx
     pop ecx
     sub ecx, ebx
-    inc bp
-    test bp, PROGRESS_EVERY - 1
-    jnz .chunk
     push eax
     mov al, '.'
     call putc
     pop eax
-    jmp .chunk
+    jmp .piece
 .done:
     popad
+    ret
+
+; sum_or_reread: after summing a file: when the sum is not the recorded one and
+;   DMA read the file, say so and have the caller read it again, through INT 13h
+;   from now on (dma_off); otherwise check_sum (which halts on a mismatch).
+; In: BX = address of the recorded FLETCHER64, SI = check_sum's message,
+;   running_sum, extent_first, extent_sectors, use_dma, dma_off
+; Out: CF set: read the file again; CF clear: the sums agree
+; Clobbers: EAX, ECX, EDX, flags
+; Assumes: real mode, DS = 0
+sum_or_reread:
+    cmp byte [use_dma], 0
+    je .check
+    cmp byte [dma_off], 0
+    jne .check                      ; INT 13h read it: its sum is the disk's
+    mov eax, [running_sum + FLETCHER64.a]
+    cmp eax, [bx + FLETCHER64.a]
+    jne .reread
+    mov eax, [running_sum + FLETCHER64.b]
+    cmp eax, [bx + FLETCHER64.b]
+    jne .reread
+.check:
+    call check_sum
+    clc
+    ret
+.reread:
+    mov byte [dma_off], 1
+    mov eax, [extent_first]
+    mov ecx, [extent_sectors]
+    call warn_dma_sum
+    stc
     ret
 
 ; load_kernel: the protected-mode part at 0x100000 (boot.rst: bzImage), the
@@ -464,6 +492,7 @@ load_kernel:
     call print_dec32
     mov si, msg_bytes
     call puts
+.read:
     mov eax, [kernel_sector]
     add eax, [setup_sects]
     inc eax                         ; skip boot sector and setup
@@ -483,7 +512,8 @@ load_kernel:
     call sum_high
     mov bx, kernel_sum
     mov si, msg_kernel_changed
-    call check_sum
+    call sum_or_reread
+    jc .read
     ret
 
 ; place_initrd: the highest page-aligned address for an initrd of
@@ -591,6 +621,7 @@ load_initrd:
     call print_hex32
     mov al, ' '
     call putc
+.read:
     mov eax, [initrd_sector]
     mov ecx, [initrd_size]
     mov edi, [initrd_addr]
@@ -602,7 +633,8 @@ load_initrd:
     call sum_high
     mov bx, initrd_sum
     mov si, msg_initrd_changed
-    call check_sum
+    call sum_or_reread
+    jc .read
 .none:
     ret
 .no_room:
@@ -652,12 +684,15 @@ window_lo_end:      resd 1
 window_pref_end:    resd 1
 kernel_sum:         resb FLETCHER64_size    ; as the payload header records them
 initrd_sum:         resb FLETCHER64_size
+extent_first:       resd 1          ; load_extent's last extent: its first sector (LBA) ...
+extent_sectors:     resd 1          ; ... and its length
 section .text
 
 %include "console.inc"
 %include "a20.inc"
 %include "memory.inc"
 %include "disk.inc"
+%include "ide_dma.inc"
 %include "highmem.inc"
 %include "handoff16.inc"
 %include "handoff64.inc"
