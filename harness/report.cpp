@@ -11,6 +11,14 @@
 namespace bzcheck {
 namespace {
 
+// One merged run of the page walk, as both layout reports write it.
+nlohmann::json mapping_json(const Mapping& m, const std::string& region) {
+    return {{"virt", hex(m.virt)},           {"phys", hex(m.phys)},      {"size", hex(m.size)},
+            {"page_size", hex(m.page_size)}, {"region", region},         {"writable", m.attrs.writable},
+            {"user", m.attrs.user},          {"nx", m.attrs.no_execute}, {"pwt", m.attrs.write_through},
+            {"pcd", m.attrs.cache_disable},  {"global", m.attrs.global}};
+}
+
 nlohmann::json hex_list(const std::vector<std::uint64_t>& values) {
     nlohmann::json list = nlohmann::json::array();
     for (std::uint64_t v : values) list.push_back(hex(v));
@@ -292,18 +300,7 @@ nlohmann::json kernel_layout_json(const std::string& snapshot, const KernelLayou
     }
     nlohmann::json mappings = nlohmann::json::array();
     for (const KernelRun& run : r.runs) {
-        const Mapping& m = run.mapping;
-        mappings.push_back({{"virt", hex(m.virt)},
-                            {"phys", hex(m.phys)},
-                            {"size", hex(m.size)},
-                            {"page_size", hex(m.page_size)},
-                            {"region", r.regions[run.region].name},
-                            {"writable", m.attrs.writable},
-                            {"user", m.attrs.user},
-                            {"nx", m.attrs.no_execute},
-                            {"pwt", m.attrs.write_through},
-                            {"pcd", m.attrs.cache_disable},
-                            {"global", m.attrs.global}});
+        mappings.push_back(mapping_json(run.mapping, r.regions[run.region].name));
     }
     nlohmann::json checks = nlohmann::json::array();
     for (const KernelCheck& k : r.checks)
@@ -347,18 +344,7 @@ nlohmann::json kernel_layout_json(const std::string& snapshot, const KernelLayou
 nlohmann::json layout_json(const LayoutReport& report) {
     nlohmann::json mappings = nlohmann::json::array();
     for (const LayoutEntry& e : report.entries) {
-        const Mapping& m = e.mapping;
-        mappings.push_back({{"virt", hex(m.virt)},
-                            {"phys", hex(m.phys)},
-                            {"size", hex(m.size)},
-                            {"page_size", hex(m.page_size)},
-                            {"region", e.region ? e.region->name : ""},
-                            {"writable", m.attrs.writable},
-                            {"user", m.attrs.user},
-                            {"nx", m.attrs.no_execute},
-                            {"pwt", m.attrs.write_through},
-                            {"pcd", m.attrs.cache_disable},
-                            {"global", m.attrs.global}});
+        mappings.push_back(mapping_json(e.mapping, e.region ? e.region->name : ""));
     }
     nlohmann::json findings = nlohmann::json::array();
     for (const LayoutFinding& f : report.findings)
