@@ -2,7 +2,7 @@
 #   make                 build the boot code, bzinstall and bzcheck into build/
 #   make disk.img        build a bootable image [KERNEL= INITRD= CMDLINE= HANDOFF=16|64 LA57=1]
 #   make test            build everything and run every test through ctest
-#   make bench           boot time by phase and instruction counts: bzboot beside QEMU -kernel, GRUB, SYSLINUX [ROUNDS=5]
+#   make bench           boot time by phase and instruction counts: bzboot beside QEMU -kernel, GRUB, SYSLINUX [ROUNDS=9]
 #   make conformance     bzcheck's verdicts on GRUB, SYSLINUX, QEMU -kernel and bzboot: one table
 #   make fuzz            libFuzzer runs of the parsers (clang, build-fuzz/) [FUZZ_SECONDS=60 FUZZ_MERGE=1]
 #   make bochs           Bochs debugger session on an image [IMAGE=disk.img BREAK=name,...]
@@ -45,7 +45,7 @@ test: build
 	cd $(BUILD) && ctest -j2 --output-on-failure
 
 # The timed rounds (scripts/bench), then the instruction counts (scripts/icount); neither asserts.
-ROUNDS  ?= 5
+ROUNDS  ?= 9
 bench: build
 	scripts/bench --build $(BUILD) --rounds $(ROUNDS)
 	scripts/icount --build $(BUILD)
