@@ -615,13 +615,18 @@ void finish(KernelCheck& k, std::size_t failures, const std::string& pass_messag
     }
 }
 
+// A check whose input (System.map's symbols, the config) is missing: UNKNOWN, and why.
+void mark_unknown(KernelCheck& k, std::string why) {
+    k.status = CheckStatus::unknown;
+    k.message = std::move(why);
+}
+
 void check_direct_map_offset(Context& c, Checks& checks) {
     KernelCheck& k = checks.add("K01", "direct-map-offset", "mm.rst",
                                 "\"direct mapping of all physical memory (page_offset_base)\": the kernel's "
                                 "__va(phys) is phys + page_offset_base");
     if (!c.page_offset_base) {
-        k.status = CheckStatus::unknown;
-        k.message = "page_offset_base unknown (no --system-map)";
+        mark_unknown(k, "page_offset_base unknown (no --system-map)");
         return;
     }
     std::size_t bad = 0, runs = 0;
@@ -644,10 +649,10 @@ void check_direct_map_covers_ram(Context& c, Checks& checks) {
                                 "\"The direct mapping covers all memory in the system up to the highest memory "
                                 "address\": every E820 RAM range at page_offset_base + its address");
     if (!c.page_offset_base || !c.e820) {
-        k.status = CheckStatus::unknown;
-        k.message = c.page_offset_base ? c.e820_why
-                                       : "no --system-map: neither page_offset_base nor the kernel's E820 table is "
-                                         "known (the snapshot's boot_params is the loader's, reused by the kernel)";
+        mark_unknown(k, c.page_offset_base
+                            ? c.e820_why
+                            : "no --system-map: neither page_offset_base nor the kernel's E820 table is "
+                              "known (the snapshot's boot_params is the loader's, reused by the kernel)");
         return;
     }
     std::size_t bad = 0, ranges = 0, kfence_gaps = 0;
@@ -696,8 +701,7 @@ void check_kernel_text(Context& c, Checks& checks) {
                                 "mark_rodata_ro() (CONFIG_STRICT_KERNEL_RWX): the kernel text [_text, _etext) is "
                                 "read-only and executable, rodata [__start_rodata, __end_rodata) read-only");
     if (!c.text_start || !c.text_end) {
-        k.status = CheckStatus::unknown;
-        k.message = "_text and _etext unknown (no --system-map)";
+        mark_unknown(k, "_text and _etext unknown (no --system-map)");
         return;
     }
     if (c.option("CONFIG_STRICT_KERNEL_RWX") == std::optional<bool>(false)) {
@@ -741,8 +745,7 @@ void check_kernel_data_nx(Context& c, Checks& checks) {
                                 "mark_rodata_ro(): everything of the kernel image after the text, from "
                                 "PFN_ALIGN(_etext) on (rodata, data, bss, brk), is made non-executable");
     if (!c.text_end) {
-        k.status = CheckStatus::unknown;
-        k.message = "_etext unknown (no --system-map)";
+        mark_unknown(k, "_etext unknown (no --system-map)");
         return;
     }
     std::size_t bad = 0, runs = 0;
@@ -767,8 +770,7 @@ void check_direct_map_nx(Context& c, Checks& checks) {
                                 "real-mode trampoline, which set_real_mode_permissions() makes read-only and "
                                 "executable from real_mode_header->text_start to ro_end");
     if (!c.page_offset_base) {
-        k.status = CheckStatus::unknown;
-        k.message = "which runs are the direct map is unknown (no --system-map)";
+        mark_unknown(k, "which runs are the direct map is unknown (no --system-map)");
         return;
     }
     std::size_t bad = 0, exceptions = 0;
@@ -917,10 +919,9 @@ void check_holes(Context& c, Checks& checks) {
     for (const auto& [what, bytes] : noted) k.details.push_back(fmt::format("{}: {} mapped", what, size_text(bytes)));
     if (notes) k.status = CheckStatus::note;
     if (unknown && !bad) {
-        k.status = CheckStatus::unknown;
-        k.message =
-            "runs in documented holes of KASLR's range: whether a randomised region lies there needs "
-            "--system-map";
+        mark_unknown(k,
+                     "runs in documented holes of KASLR's range: whether a randomised region lies there needs "
+                     "--system-map");
     }
     finish(k, bad, notes ? "nothing in a hole but where KASLR put a region" : "nothing in a documented hole",
            fmt::format("{} runs in documented holes", bad));
@@ -979,8 +980,7 @@ void check_espfix(Context& c, Checks& checks) {
                 k.details.push_back(run_text(run.mapping));
     }
     if (!espfix) {
-        k.status = CheckStatus::unknown;
-        k.message = fmt::format("{}; why is unknown without --config", contents);
+        mark_unknown(k, fmt::format("{}; why is unknown without --config", contents));
         return;
     }
     if (*espfix != populated || writable) {
@@ -1004,12 +1004,11 @@ void check_kaslr(Context& c, Checks& checks) {
                                 "the bases are mm.rst's");
     KernelLayoutReport& r = c.r;
     if (!c.page_offset_base) {
-        k.status = CheckStatus::unknown;
-        k.message = fmt::format(
-            "the kernel image is mapped from {:#x} ({} from the default {:#x}); its slide and the "
-            "bases need --system-map",
-            *r.image_start, offset_text(*r.image_start, bp::KERNEL_TEXT_MAP + PHYSICAL_START_DEFAULT),
-            bp::KERNEL_TEXT_MAP + PHYSICAL_START_DEFAULT);
+        mark_unknown(
+            k, fmt::format("the kernel image is mapped from {:#x} ({} from the default {:#x}); its slide and the "
+                           "bases need --system-map",
+                           *r.image_start, offset_text(*r.image_start, bp::KERNEL_TEXT_MAP + PHYSICAL_START_DEFAULT),
+                           bp::KERNEL_TEXT_MAP + PHYSICAL_START_DEFAULT));
         return;
     }
     std::size_t bad = 0;
