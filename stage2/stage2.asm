@@ -23,6 +23,7 @@
 ; start zeroes the bss.
 
 %include "layout.inc"
+%include "entry.inc"
 %include "fletcher64.inc"           ; FLETCHER64, for the variables below (checksum.inc)
 
 bits 16
@@ -61,19 +62,7 @@ bss_start:                          ; the first variable of every include follow
 section .text
 
 start:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, STACK_END
-    sti
-    cld
-    ; The bss lies past the sectors the MBR loaded: zero it before use.
-    mov di, bss_start
-    mov cx, bss_end - bss_start
-    xor al, al
-    rep stosb
+    STAGE2_ENTRY_STATE
     mov [boot_drive], dl
     mov byte [last_char], 10
 

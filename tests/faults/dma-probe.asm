@@ -22,6 +22,7 @@
 ; and halts. Real mode, DS = ES = 0; stage 2's layout (stage2/layout.inc).
 
 %include "layout.inc"
+%include "entry.inc"
 
 bits 16
 %ifidn __OUTPUT_FORMAT__, bin
@@ -62,18 +63,7 @@ payload_lba:        dd 0            ; disk.inc's read_to_high adds it: sectors c
 s2_flags:           dw 0            ; stage 2's flags: none
 
 main:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, STACK_END
-    sti
-    cld
-    mov di, bss_start
-    mov cx, bss_end - bss_start
-    xor al, al
-    rep stosb
+    STAGE2_ENTRY_STATE
     mov [boot_drive], dl
     mov byte [last_char], 10
     call serial_init

@@ -12,6 +12,7 @@
 ; Real mode, DS = ES = 0; the same layout as stage 2 (stage2/layout.inc).
 
 %include "layout.inc"
+%include "entry.inc"
 
 bits 16
 %ifidn __OUTPUT_FORMAT__, bin
@@ -66,18 +67,7 @@ probe_start:
     dw 0
 
 main:
-    cli
-    xor ax, ax
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, STACK_END
-    sti
-    cld
-    mov di, bss_start
-    mov cx, bss_end - bss_start
-    xor al, al
-    rep stosb
+    STAGE2_ENTRY_STATE
 
     mov si, cases
 .case:
